@@ -1,0 +1,103 @@
+#pragma once
+// The layer interface. A layer is a Keras layer: built lazily from the shapes it first
+// sees, called on tensors in Keras order ([batch, steps, features]), holding its weights
+// in Keras order (the order of get_weights()).
+//
+// Contract:
+//  - build(input_shapes) creates the weights (initialised from the layer's seed) for inputs
+//    of those shapes (batch dimension may be -1). Building twice with compatible shapes is a
+//    no-op; incompatible shapes throw ShapeError.
+//  - call(inputs) requires nothing beyond what Keras requires; it builds on first use. It
+//    throws ShapeError/ConfigError/StateError for user mistakes, naming the layer.
+//    Inference mode keeps nothing; training mode may keep what backward needs.
+//  - params() lists the weights in Keras get_weights() order; set_weights() checks count
+//    and shapes.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rnnx/core/shape.h"
+#include "rnnx/core/tensor.h"
+
+namespace rnnx {
+
+enum class Mode { inference, training };
+
+// Everything a layer call receives. Pointers are borrowed for the duration of the call.
+template <class T>
+struct LayerInputs {
+  std::vector<const Tensor<T>*> inputs;         // positional inputs; most layers take one
+  const Mask* mask = nullptr;                   // mask of inputs[0], [batch, steps]; null = none
+  std::vector<const Tensor<T>*> initial_state;  // recurrent layers: Keras `initial_state`
+  std::vector<const Tensor<T>*> constants;      // recurrent layers: Keras `constants`
+  Mode mode = Mode::inference;
+};
+
+template <class T>
+struct LayerOutputs {
+  std::vector<Tensor<T>> outputs;  // in the order Keras returns them
+  Mask mask;                       // mask attached to outputs[0]; empty = none
+};
+
+// A weight: its Keras name ("kernel"), the value, and (for training) its gradient.
+template <class T>
+struct Param {
+  std::string name;
+  Tensor<T>* value = nullptr;
+  Tensor<T>* grad = nullptr;  // may be null until training allocates it
+  bool trainable = true;
+};
+
+template <class T>
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  // Keras class name, e.g. "LSTM", "Dense".
+  virtual std::string class_name() const = 0;
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+
+  // Seed for this layer's initializers and dropout (set before build).
+  void set_seed(uint64_t seed) { seed_ = seed; }
+  uint64_t seed() const { return seed_; }
+
+  virtual void build(const std::vector<Shape>& input_shapes) = 0;
+  bool built() const { return built_; }
+
+  // Output shapes for the given positional input shapes (batch may be -1), without
+  // computing anything. Throws ShapeError where call() would.
+  virtual std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const = 0;
+
+  virtual LayerOutputs<T> call(const LayerInputs<T>& in) = 0;
+
+  // Convenience: one input, no mask, returns outputs[0].
+  Tensor<T> operator()(const Tensor<T>& x, Mode mode = Mode::inference);
+
+  virtual std::vector<Param<T>> params() { return {}; }
+  std::vector<Tensor<T>> get_weights();
+  void set_weights(const std::vector<Tensor<T>>& weights);
+  int64_t count_params();
+
+  // Stateful recurrent layers zero their stored states; others do nothing.
+  virtual void reset_states() {}
+
+ protected:
+  // "<ClassName> '<name>'", the prefix of every error message about this layer.
+  std::string where() const { return class_name() + " '" + name_ + "'"; }
+  void set_built() { built_ = true; }
+
+ private:
+  std::string name_;
+  uint64_t seed_ = 0;
+  bool built_ = false;
+};
+
+extern template class Layer<float>;
+extern template class Layer<double>;
+
+}  // namespace rnnx

@@ -1,0 +1,1 @@
+"""Helpers for python/make_goldens.py (Keras oracle golden generator for rnnx)."""
