@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rnnx needs to build and test. Idempotent: does nothing when
+# everything is already installed.
+set -euo pipefail
+packages=(g++ cmake make libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
