@@ -172,11 +172,15 @@ class TfkMaskInjector:
     (the cuDNN-capable LSTM/GRU layer path asks for a (B,T,D) input mask!) and
     cached for the whole call."""
 
-    def __init__(self, cell, rng, ones=False):
-        self.cell, self.rng, self.ones = cell, rng, ones
+    def __init__(self, layer, rng, ones=False):
+        self.cell, self.rng, self.ones = layer.cell, rng, ones
         self.cache = {}
-        cell.get_dropout_mask_for_cell = self._get_in
-        cell.get_recurrent_dropout_mask_for_cell = self._get_rec
+        # tf_keras LSTM/GRU layers are DropoutRNNCellMixin themselves: their
+        # cuDNN-capable call path asks the LAYER for a whole-sequence mask.
+        for obj in (layer.cell, layer):
+            if hasattr(obj, "get_dropout_mask_for_cell"):
+                obj.get_dropout_mask_for_cell = self._get_in
+                obj.get_recurrent_dropout_mask_for_cell = self._get_rec
 
     def _draw(self, key, inputs, rate, count, training):
         if rate == 0:
@@ -256,7 +260,7 @@ def layer_case(family, name, make, *, lib="k3", B=3, T=5, D=4, x_scale=1.0,
     if impl is not None:
         g.note("implementation", impl)
 
-    units = state_units(layer)
+    units = state_units(layer) if init_state else None
     m = None if mask is None else mask_pattern(mask, B, T)
     for ci, x in enumerate(xs):
         st = None
@@ -315,14 +319,12 @@ def _k3_dropout_call(layer, x, m, st, rng, B, D, g):
 
 
 def _tfk_dropout_call(layer, x, m, st, rng, g):
-    cell = layer.cell
     ref = call_layer(layer, x, mask=m, initial_state=st, training=False)
-    TfkMaskInjector(cell, rng, ones=True)
+    TfkMaskInjector(layer, rng, ones=True)
     o1 = call_layer(layer, x, mask=m, initial_state=st, training=True)
     _assert_close(o1, ref, g.case + " ones-mask sanity")
-    inj = TfkMaskInjector(cell, rng)
+    inj = TfkMaskInjector(layer, rng)
     out = call_layer(layer, x, mask=m, initial_state=st, training=True)
-    inj.cache_snapshot = {k: list(v) for k, v in inj.cache.items()}
     out2 = call_layer(layer, x, mask=m, initial_state=st, training=True)
     _assert_close(out, out2, g.case + " injected-mask repeatability")
     impl = implementation_of(layer)
