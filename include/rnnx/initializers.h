@@ -26,7 +26,7 @@ struct Initializer {
   double scale = 1.0;                    // variance_scaling
   std::string mode = "fan_in";           // variance_scaling: fan_in, fan_out, fan_avg
   std::string distribution = "truncated_normal";  // variance_scaling: truncated_normal, untruncated_normal, uniform
-  std::optional<uint64_t> seed;
+  std::optional<uint64_t> seed = std::nullopt;
 
   // Canonicalises a Keras name or alias; throws ConfigError for an unknown one.
   static Initializer from_name(const std::string& name);

@@ -98,4 +98,145 @@ RNNX_INSTANTIATE(float)
 RNNX_INSTANTIATE(double)
 #undef RNNX_INSTANTIATE
 
+// ---- Element-wise block kernels: one pass per row over contiguous memory. Outputs may
+// alias inputs exactly, so no __restrict here. ----
+
+template <class T>
+void copy_block(int64_t m, int64_t n, const T* a, int64_t lda, T* y, int64_t ldy) {
+  if (lda == n && ldy == n && a != y) {
+    std::copy(a, a + m * n, y);
+    return;
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    const T* src = a + i * lda;
+    if (src != y + i * ldy) std::copy(src, src + n, y + i * ldy);
+  }
+}
+
+template <class T>
+void add_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ar = a + i * lda;
+    const T* br = b + i * ldb;
+    T* yr = y + i * ldy;
+    for (int64_t j = 0; j < n; ++j) yr[j] = ar[j] + br[j];
+  }
+}
+
+template <class T>
+void multiply_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ar = a + i * lda;
+    const T* br = b + i * ldb;
+    T* yr = y + i * ldy;
+    for (int64_t j = 0; j < n; ++j) yr[j] = ar[j] * br[j];
+  }
+}
+
+template <class T>
+void multiply_accumulate_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                               int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ar = a + i * lda;
+    const T* br = b + i * ldb;
+    T* yr = y + i * ldy;
+    for (int64_t j = 0; j < n; ++j) yr[j] += ar[j] * br[j];
+  }
+}
+
+template <class T>
+void blend_block(int64_t m, int64_t n, const T* z, int64_t ldz, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                 int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* zr = z + i * ldz;
+    const T* ar = a + i * lda;
+    const T* br = b + i * ldb;
+    T* yr = y + i * ldy;
+    for (int64_t j = 0; j < n; ++j) yr[j] = zr[j] * ar[j] + (T(1) - zr[j]) * br[j];
+  }
+}
+
+template <class T>
+void add_scalar_block(T* x, int64_t m, int64_t n, int64_t ldx, T s) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* xr = x + i * ldx;
+    for (int64_t j = 0; j < n; ++j) xr[j] += s;
+  }
+}
+
+template <class T>
+void scale_block(T* x, int64_t m, int64_t n, int64_t ldx, T s) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* xr = x + i * ldx;
+    for (int64_t j = 0; j < n; ++j) xr[j] *= s;
+  }
+}
+
+template <class T>
+void clip_block(T* x, int64_t m, int64_t n, int64_t ldx, T lo, T hi) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* xr = x + i * ldx;
+    for (int64_t j = 0; j < n; ++j) xr[j] = std::min(std::max(xr[j], lo), hi);
+  }
+}
+
+template <class T>
+void select_rows(int64_t m, int64_t n, const uint8_t* keep, int64_t keep_stride, const T* a, int64_t lda, const T* b,
+                 int64_t ldb, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* src = keep[i * keep_stride] != 0 ? a + i * lda : b + i * ldb;
+    T* yr = y + i * ldy;
+    if (src != yr) std::copy(src, src + n, yr);
+  }
+}
+
+template <class T>
+void multiply_periodic_rows(int64_t m, int64_t n, const T* x, int64_t ldx, const T* p, int64_t period, T* y,
+                            int64_t ldy) {
+  for (int64_t r = 0; r < m; ++r) {
+    const T* xr = x + r * ldx;
+    const T* pr = p + (r % period) * n;
+    T* yr = y + r * ldy;
+    for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] * pr[j];
+  }
+}
+
+template <class T>
+void swap_leading_axes(int64_t a, int64_t b, int64_t n, const T* x, T* y) {
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j) {
+      const T* src = x + (i * b + j) * n;
+      std::copy(src, src + n, y + (j * a + i) * n);
+    }
+}
+
+template <class T>
+void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y) {
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j) {
+      const T* src = x + (i * b + (b - 1 - j)) * n;
+      std::copy(src, src + n, y + (i * b + j) * n);
+    }
+}
+
+#define RNNX_INSTANTIATE_ELEMENTWISE(T)                                                                          \
+  template void copy_block<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                 \
+  template void add_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);               \
+  template void multiply_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);          \
+  template void multiply_accumulate_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*,         \
+                                             int64_t);                                                           \
+  template void blend_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, const T*, int64_t, T*,    \
+                               int64_t);                                                                         \
+  template void add_scalar_block<T>(T*, int64_t, int64_t, int64_t, T);                                           \
+  template void scale_block<T>(T*, int64_t, int64_t, int64_t, T);                                                \
+  template void clip_block<T>(T*, int64_t, int64_t, int64_t, T, T);                                              \
+  template void select_rows<T>(int64_t, int64_t, const uint8_t*, int64_t, const T*, int64_t, const T*, int64_t,  \
+                               T*, int64_t);                                                                     \
+  template void multiply_periodic_rows<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);  \
+  template void swap_leading_axes<T>(int64_t, int64_t, int64_t, const T*, T*);                                   \
+  template void reverse_middle_axis<T>(int64_t, int64_t, int64_t, const T*, T*);
+RNNX_INSTANTIATE_ELEMENTWISE(float)
+RNNX_INSTANTIATE_ELEMENTWISE(double)
+#undef RNNX_INSTANTIATE_ELEMENTWISE
+
 }  // namespace rnnx::kernels

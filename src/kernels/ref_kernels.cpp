@@ -26,4 +26,116 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
 
+// ---- Element-wise block kernels: one element at a time, by full index. ----
+
+template <class T>
+void copy_block(int64_t m, int64_t n, const T* a, int64_t lda, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) y[i * ldy + j] = a[i * lda + j];
+}
+
+template <class T>
+void add_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) y[i * ldy + j] = a[i * lda + j] + b[i * ldb + j];
+}
+
+template <class T>
+void multiply_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) y[i * ldy + j] = a[i * lda + j] * b[i * ldb + j];
+}
+
+template <class T>
+void multiply_accumulate_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                               int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const T product = a[i * lda + j] * b[i * ldb + j];
+      y[i * ldy + j] = y[i * ldy + j] + product;
+    }
+}
+
+template <class T>
+void blend_block(int64_t m, int64_t n, const T* z, int64_t ldz, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                 int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const T zv = z[i * ldz + j];
+      const T first = zv * a[i * lda + j];
+      const T second = (T(1) - zv) * b[i * ldb + j];
+      y[i * ldy + j] = first + second;
+    }
+}
+
+template <class T>
+void add_scalar_block(T* x, int64_t m, int64_t n, int64_t ldx, T s) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) x[i * ldx + j] = x[i * ldx + j] + s;
+}
+
+template <class T>
+void scale_block(T* x, int64_t m, int64_t n, int64_t ldx, T s) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) x[i * ldx + j] = x[i * ldx + j] * s;
+}
+
+template <class T>
+void clip_block(T* x, int64_t m, int64_t n, int64_t ldx, T lo, T hi) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      T& v = x[i * ldx + j];
+      if (v < lo) v = lo;
+      if (v > hi) v = hi;
+    }
+}
+
+template <class T>
+void select_rows(int64_t m, int64_t n, const uint8_t* keep, int64_t keep_stride, const T* a, int64_t lda, const T* b,
+                 int64_t ldb, T* y, int64_t ldy) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) y[i * ldy + j] = keep[i * keep_stride] != 0 ? a[i * lda + j] : b[i * ldb + j];
+}
+
+template <class T>
+void multiply_periodic_rows(int64_t m, int64_t n, const T* x, int64_t ldx, const T* p, int64_t period, T* y,
+                            int64_t ldy) {
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) y[r * ldy + j] = x[r * ldx + j] * p[(r % period) * n + j];
+}
+
+template <class T>
+void swap_leading_axes(int64_t a, int64_t b, int64_t n, const T* x, T* y) {
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      for (int64_t k = 0; k < n; ++k) y[(j * a + i) * n + k] = x[(i * b + j) * n + k];
+}
+
+template <class T>
+void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y) {
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      for (int64_t k = 0; k < n; ++k) y[(i * b + j) * n + k] = x[(i * b + (b - 1 - j)) * n + k];
+}
+
+#define RNNX_INSTANTIATE_ELEMENTWISE(T)                                                                          \
+  template void copy_block<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                 \
+  template void add_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);               \
+  template void multiply_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);          \
+  template void multiply_accumulate_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*,         \
+                                             int64_t);                                                           \
+  template void blend_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, const T*, int64_t, T*,    \
+                               int64_t);                                                                         \
+  template void add_scalar_block<T>(T*, int64_t, int64_t, int64_t, T);                                           \
+  template void scale_block<T>(T*, int64_t, int64_t, int64_t, T);                                                \
+  template void clip_block<T>(T*, int64_t, int64_t, int64_t, T, T);                                              \
+  template void select_rows<T>(int64_t, int64_t, const uint8_t*, int64_t, const T*, int64_t, const T*, int64_t,  \
+                               T*, int64_t);                                                                     \
+  template void multiply_periodic_rows<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);  \
+  template void swap_leading_axes<T>(int64_t, int64_t, int64_t, const T*, T*);                                   \
+  template void reverse_middle_axis<T>(int64_t, int64_t, int64_t, const T*, T*);
+RNNX_INSTANTIATE_ELEMENTWISE(float)
+RNNX_INSTANTIATE_ELEMENTWISE(double)
+#undef RNNX_INSTANTIATE_ELEMENTWISE
+
 }  // namespace rnnx::kernels::ref

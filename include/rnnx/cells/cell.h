@@ -13,6 +13,19 @@
 // its block of projected rows in CellStep::x_proj. Otherwise (projection_size() == 0, or
 // when the cell runs inside StackedCells after the first cell) x_proj is null and the cell
 // reads the raw step input CellStep::x.
+//
+// Contract for cells (built-in and user-defined; see tests/unit/user_cell_test.cpp):
+//  - step() is a pure function of the CellStep it is given: it reads x / x_proj, states,
+//    constants and dropout masks, writes every element of new_states and output, may use
+//    scratch, and changes nothing else (it is const; the layer may call it in any order).
+//    It must handle x_proj == null by projecting x itself (StackedCells passes null to
+//    every cell after the first).
+//  - step() never allocates, throws or checks shapes: the layer has checked them.
+//  - build() creates the weights (drawing from `rng`) and throws ConfigError for constants
+//    it does not take; state_sizes() / output_size() are known before build.
+//  - Dropout masks are drawn by the layer, one [batch, width] mask per entry of
+//    input_dropout_masks() / recurrent_dropout_masks(), and are the same for every step.
+//  - clone_config() returns an unbuilt cell with the same options.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -81,6 +94,25 @@ class Cell {
   virtual double recurrent_dropout() const { return 0.0; }
   virtual int input_mask_count() const { return 0; }
   virtual int recurrent_mask_count() const { return 0; }
+
+  // Width and rate of each dropout mask a training call needs, in the order the cell reads
+  // them from DropoutMasks (input_mask_count() / recurrent_mask_count() entries). By default
+  // input masks are input_size() wide with rate dropout(), recurrent masks
+  // state_sizes()[0] wide with rate recurrent_dropout(); StackedCells overrides them.
+  struct DropoutMaskSpec {
+    int64_t width = 0;
+    double rate = 0.0;
+  };
+  virtual std::vector<DropoutMaskSpec> input_dropout_masks() const {
+    return std::vector<DropoutMaskSpec>(static_cast<size_t>(input_mask_count()), {input_size(), dropout()});
+  }
+  virtual std::vector<DropoutMaskSpec> recurrent_dropout_masks() const {
+    return std::vector<DropoutMaskSpec>(static_cast<size_t>(recurrent_mask_count()),
+                                        {state_sizes().at(0), recurrent_dropout()});
+  }
+
+  // True if the cell reads CellStep::constants (Keras `constants`, tf.keras only).
+  virtual bool accepts_constants() const { return false; }
 
   // A fresh, unbuilt copy with the same options (Bidirectional makes its two directions so).
   virtual std::unique_ptr<Cell> clone_config() const = 0;

@@ -28,10 +28,96 @@ void activate_block(const Activation& a, T* x, int64_t m, int64_t n, int64_t ldx
 template <class T>
 void multiply(const T* x, const T* scale, T* y, int64_t n);
 
+// ---- Element-wise block kernels (recurrent cells, recurrent layers, wrappers). ----
+// Blocks are m x n, row-major, with a leading dimension per operand. An input leading
+// dimension of 0 broadcasts one row to all m rows. The output may alias an input only
+// exactly (same pointer and leading dimension).
+
+// y = a (copy).
+template <class T>
+void copy_block(int64_t m, int64_t n, const T* a, int64_t lda, T* y, int64_t ldy);
+
+// y = a + b.
+template <class T>
+void add_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy);
+
+// y = a * b (element-wise).
+template <class T>
+void multiply_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy);
+
+// y = y + a * b (element-wise; the product is rounded before the add, no fused multiply-add).
+template <class T>
+void multiply_accumulate_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                               int64_t ldy);
+
+// y = z * a + (1 - z) * b, evaluated in that order (the GRU state update).
+template <class T>
+void blend_block(int64_t m, int64_t n, const T* z, int64_t ldz, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                 int64_t ldy);
+
+// x = x + s.
+template <class T>
+void add_scalar_block(T* x, int64_t m, int64_t n, int64_t ldx, T s);
+
+// x = x * s.
+template <class T>
+void scale_block(T* x, int64_t m, int64_t n, int64_t ldx, T s);
+
+// x = min(max(x, lo), hi). Requires lo <= hi.
+template <class T>
+void clip_block(T* x, int64_t m, int64_t n, int64_t ldx, T lo, T hi);
+
+// Row i of y = keep[i * keep_stride] != 0 ? row i of a : row i of b.
+template <class T>
+void select_rows(int64_t m, int64_t n, const uint8_t* keep, int64_t keep_stride, const T* a, int64_t lda, const T* b,
+                 int64_t ldb, T* y, int64_t ldy);
+
+// y[r, :] = x[r, :] * p[r % period, :] for r < m; p is a contiguous [period, n] block
+// (a per-sample dropout mask applied to time-major rows). Requires period > 0.
+template <class T>
+void multiply_periodic_rows(int64_t m, int64_t n, const T* x, int64_t ldx, const T* p, int64_t period, T* y,
+                            int64_t ldy);
+
+// x is a contiguous [a, b, n] array; y[j, i, :] = x[i, j, :] (y is [b, a, n]). No aliasing.
+template <class T>
+void swap_leading_axes(int64_t a, int64_t b, int64_t n, const T* x, T* y);
+
+// x is a contiguous [a, b, n] array; y[i, j, :] = x[i, b - 1 - j, :]. No aliasing.
+template <class T>
+void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y);
+
 namespace ref {
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
+template <class T>
+void copy_block(int64_t m, int64_t n, const T* a, int64_t lda, T* y, int64_t ldy);
+template <class T>
+void add_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy);
+template <class T>
+void multiply_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y, int64_t ldy);
+template <class T>
+void multiply_accumulate_block(int64_t m, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                               int64_t ldy);
+template <class T>
+void blend_block(int64_t m, int64_t n, const T* z, int64_t ldz, const T* a, int64_t lda, const T* b, int64_t ldb, T* y,
+                 int64_t ldy);
+template <class T>
+void add_scalar_block(T* x, int64_t m, int64_t n, int64_t ldx, T s);
+template <class T>
+void scale_block(T* x, int64_t m, int64_t n, int64_t ldx, T s);
+template <class T>
+void clip_block(T* x, int64_t m, int64_t n, int64_t ldx, T lo, T hi);
+template <class T>
+void select_rows(int64_t m, int64_t n, const uint8_t* keep, int64_t keep_stride, const T* a, int64_t lda, const T* b,
+                 int64_t ldb, T* y, int64_t ldy);
+template <class T>
+void multiply_periodic_rows(int64_t m, int64_t n, const T* x, int64_t ldx, const T* p, int64_t period, T* y,
+                            int64_t ldy);
+template <class T>
+void swap_leading_axes(int64_t a, int64_t b, int64_t n, const T* x, T* y);
+template <class T>
+void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y);
 }  // namespace ref
 
 }  // namespace rnnx::kernels

@@ -32,6 +32,9 @@ struct LayerInputs {
   std::vector<const Tensor<T>*> initial_state;  // recurrent layers: Keras `initial_state`
   std::vector<const Tensor<T>*> constants;      // recurrent layers: Keras `constants`
   Mode mode = Mode::inference;
+  // Masks of all positional inputs, parallel to `inputs` (entries may be null), for layers
+  // that merge several inputs (Concatenate, Add). Empty = only `mask` is known.
+  std::vector<const Mask*> input_masks{};
 };
 
 template <class T>

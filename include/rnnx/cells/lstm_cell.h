@@ -1,0 +1,107 @@
+#pragma once
+// Keras LSTMCell (spec §2.1, K3 keras/src/layers/rnn/lstm.py).
+//
+//   z = x @ kernel + h @ recurrent_kernel + bias          (blocks i, f, c, o)
+//   i = σr(z_i)  f = σr(z_f)  g = φ(z_c)  o = σr(z_o)
+//   c' = f * c + i * g      h' = o * φ(c')      output = h', states [h', c']
+//
+// Summation order follows Keras: implementation 1 is (x@K + b) + h@R per gate,
+// implementation 2 is (x@K + h@R) + b fused. Weights: kernel (D, 4U), recurrent_kernel
+// (U, 4U), bias (4U) (if use_bias), in that order.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rnnx/activations.h"
+#include "rnnx/cells/cell.h"
+#include "rnnx/initializers.h"
+
+namespace rnnx {
+
+// Every Keras LSTMCell argument (spec §3.1), with the Keras 3 defaults.
+struct LSTMCellOptions {
+  int64_t units = 0;  // required, > 0
+  Activation activation{ActivationKind::tanh};
+  Activation recurrent_activation{ActivationKind::sigmoid};
+  bool use_bias = true;
+  Initializer kernel_initializer = Initializer::from_name("glorot_uniform");
+  Initializer recurrent_initializer = Initializer::from_name("orthogonal");
+  Initializer bias_initializer = Initializer::from_name("zeros");
+  // The forget block of the bias starts at exactly 1.0 (not bias_initializer + 1); the
+  // other blocks still use bias_initializer (spec §2.1). Initialisation only.
+  bool unit_forget_bias = true;
+  // Stored for the training issue (Keras names or "" for None); not applied here.
+  std::string kernel_regularizer, recurrent_regularizer, bias_regularizer;
+  std::string kernel_constraint, recurrent_constraint, bias_constraint;
+  // Rates in [0, 1) (ConfigError otherwise; Keras clips to [0, 1] and treats 1 as "off",
+  // spec §3.5 - rnnx rejects 1 rather than copy that edge case).
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;
+  // 1 or 2 (spec §2.4). recurrent_dropout > 0 forces 1, as in Keras.
+  int implementation = 2;
+  // Keras `seed` (dropout randomness). The LSTM layer seeds itself from it when set.
+  std::optional<uint64_t> seed;
+  // With implementation 1: one dropout mask per gate (4 input + 4 recurrent) instead of one
+  // shared input and one shared recurrent mask. tf.keras, Keras 1/2 and Keras >= 3.8 draw
+  // per-gate masks; Keras 3.0-3.7 shared them (keras_layout.h, recurrent_defaults()).
+  bool per_gate_dropout_masks = false;
+};
+
+template <class T>
+class LSTMCell : public Cell<T> {
+ public:
+  // Throws ConfigError for invalid options (see validate()).
+  explicit LSTMCell(LSTMCellOptions options);
+
+  // Throws ConfigError, prefixed with `where`, if units <= 0, a rate is outside [0, 1) or
+  // implementation is not 1 or 2.
+  static void validate(const LSTMCellOptions& options, const std::string& where);
+
+  const LSTMCellOptions& options() const { return options_; }
+  int64_t units() const { return options_.units; }
+  // The implementation actually used: 1 when recurrent_dropout > 0, else the option.
+  int implementation() const;
+
+  std::string class_name() const override { return "LSTMCell"; }
+  std::vector<int64_t> state_sizes() const override { return {options_.units, options_.units}; }
+  int64_t output_size() const override { return options_.units; }
+
+  void build(int64_t input_size, const std::vector<int64_t>& constant_sizes, Rng& rng) override;
+  bool built() const override { return built_; }
+  int64_t input_size() const override { return input_size_; }
+  std::vector<Param<T>> params() override;
+
+  int64_t projection_size() const override;
+  void project_inputs(const T* x, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* out) const override;
+  int64_t scratch_size(int64_t batch) const override;
+  void step(const CellStep<T>& s) const override;
+
+  double dropout() const override { return options_.dropout; }
+  double recurrent_dropout() const override { return options_.recurrent_dropout; }
+  int input_mask_count() const override;
+  int recurrent_mask_count() const override;
+
+  std::unique_ptr<Cell<T>> clone_config() const override;
+
+  // Weights (valid after build).
+  const Tensor<T>& kernel() const { return kernel_; }
+  const Tensor<T>& recurrent_kernel() const { return recurrent_kernel_; }
+  const Tensor<T>& bias() const { return bias_; }
+
+ private:
+  bool per_gate_masks() const;
+  // Projection of `rows` rows of x (bias included for implementation 1).
+  void project(const T* x, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* out, T* tmp) const;
+
+  LSTMCellOptions options_;
+  bool built_ = false;
+  int64_t input_size_ = 0;
+  Tensor<T> kernel_, recurrent_kernel_, bias_;
+};
+
+extern template class LSTMCell<float>;
+extern template class LSTMCell<double>;
+
+}  // namespace rnnx

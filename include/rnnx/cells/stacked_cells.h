@@ -1,0 +1,70 @@
+#pragma once
+// Keras StackedRNNCells (spec §3.2, K3 keras/src/layers/rnn/stacked_rnn_cells.py): several
+// cells run in order inside one time step; the output of cell k is the input of cell k+1.
+//  - state_sizes(): the cells' state sizes concatenated, cell by cell (e.g. two LSTM cells:
+//    {h1, c1, h2, c2}); output_size(): the last cell's.
+//  - params(): the cells' weights, cell by cell (names as each cell gives them).
+//  - dropout masks: each cell's own masks, cell by cell (input masks of cell k are as wide
+//    as cell k's input).
+//  - constants (tf.keras): passed to every cell that accepts them.
+// The first cell's input projection is done for the whole sequence; the later cells get
+// x_proj == null. Not thread-safe: one StackedCells must not step() concurrently (it reuses
+// one CellStep per sub-cell so that the time loop never allocates).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rnnx/cells/cell.h"
+
+namespace rnnx {
+
+template <class T>
+class StackedCells : public Cell<T> {
+ public:
+  // Throws ConfigError if `cells` is empty or holds a null cell.
+  explicit StackedCells(std::vector<std::unique_ptr<Cell<T>>> cells);
+
+  size_t size() const { return cells_.size(); }
+  Cell<T>& cell(size_t k) { return *cells_.at(k); }
+  const Cell<T>& cell(size_t k) const { return *cells_.at(k); }
+
+  std::string class_name() const override { return "StackedRNNCells"; }
+  std::vector<int64_t> state_sizes() const override;
+  int64_t output_size() const override { return cells_.back()->output_size(); }
+
+  void build(int64_t input_size, const std::vector<int64_t>& constant_sizes, Rng& rng) override;
+  bool built() const override;
+  int64_t input_size() const override { return cells_.front()->input_size(); }
+  std::vector<Param<T>> params() override;
+
+  int64_t projection_size() const override { return cells_.front()->projection_size(); }
+  void project_inputs(const T* x, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* out) const override;
+  int64_t scratch_size(int64_t batch) const override;
+  void step(const CellStep<T>& s) const override;
+
+  // Rates differ per cell: see input_dropout_masks() / recurrent_dropout_masks().
+  double dropout() const override { return 0.0; }
+  double recurrent_dropout() const override { return 0.0; }
+  int input_mask_count() const override;
+  int recurrent_mask_count() const override;
+  std::vector<typename Cell<T>::DropoutMaskSpec> input_dropout_masks() const override;
+  std::vector<typename Cell<T>::DropoutMaskSpec> recurrent_dropout_masks() const override;
+  bool accepts_constants() const override;
+
+  std::unique_ptr<Cell<T>> clone_config() const override;
+
+ private:
+  // The masks of cell k out of the stack's masks (empty when the stack got none).
+  DropoutMasks<T> cell_masks(const DropoutMasks<T>& all, size_t k) const;
+  void prepare_steps() const;
+
+  std::vector<std::unique_ptr<Cell<T>>> cells_;
+  // One reusable CellStep per cell (sized at build, only pointers change per step).
+  mutable std::vector<CellStep<T>> steps_;
+};
+
+extern template class StackedCells<float>;
+extern template class StackedCells<double>;
+
+}  // namespace rnnx

@@ -1,0 +1,55 @@
+#pragma once
+// Dropout (K3 keras/src/layers/regularization/dropout.py).
+//
+// Inference: identity. Training with rate > 0: inverted dropout, each kept element scaled by
+// 1/(1-rate); rate == 1 drops everything. The keep/drop draws come from the layer's own Rng,
+// seeded from seed() on the first training call, so a seed gives the same sequence of masks.
+// noise_shape (optional, rank of the input; -1 = take the input's dimension) makes the mask
+// broadcast along axes where it is 1, e.g. {-1, 1, -1} drops the same features at every step.
+// The input mask (if any) is passed through. A training call keeps its dropout mask (for the
+// backward pass); an inference call keeps nothing.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rnnx/core/rng.h"
+#include "rnnx/layers/layer.h"
+
+namespace rnnx {
+
+struct DropoutOptions {
+  double rate = 0.0;                   // in [0, 1]
+  std::vector<int64_t> noise_shape{};  // empty = the input's shape
+};
+
+template <class T>
+class Dropout : public Layer<T> {
+ public:
+  // Throws ConfigError when rate is outside [0, 1] or noise_shape has entries < -1 or 0.
+  explicit Dropout(DropoutOptions options, std::string name = "dropout");
+
+  std::string class_name() const override { return "Dropout"; }
+  const DropoutOptions& options() const { return options_; }
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  LayerOutputs<T> call(const LayerInputs<T>& in) override;
+
+  // The scale factors (0 or 1/(1-rate)) of the last training call, in the resolved noise
+  // shape; empty after an inference call.
+  const Tensor<T>& last_dropout_mask() const { return last_mask_; }
+
+ private:
+  // The noise shape for an input shape; throws ShapeError when they are incompatible.
+  Shape noise_shape_for(const Shape& input_shape) const;
+
+  DropoutOptions options_;
+  std::optional<Rng> rng_;
+  Tensor<T> last_mask_;
+};
+
+extern template class Dropout<float>;
+extern template class Dropout<double>;
+
+}  // namespace rnnx

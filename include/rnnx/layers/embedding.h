@@ -1,0 +1,53 @@
+#pragma once
+// Embedding (spec §4.4, K3 keras/src/layers/core/embedding.py): row lookup in a table.
+//
+// The input is a float tensor of any rank >= 1 holding integer ids (Keras feeds int32; rnnx
+// tensors are float, so the ids are checked: each must be an integer in [0, input_dim)).
+// Weights: embeddings [input_dim, output_dim].
+// Ensures: output shape = input shape + [output_dim]; with mask_zero the output carries the
+// mask `ids != 0` (input's shape). Index 0 still has a row (size the vocabulary +1).
+// Throws: ShapeError for an id that is not an integer or is outside [0, input_dim).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rnnx/initializers.h"
+#include "rnnx/layers/layer.h"
+
+namespace rnnx {
+
+struct EmbeddingOptions {
+  int64_t input_dim = 0;   // vocabulary size, > 0
+  int64_t output_dim = 0;  // > 0
+  bool mask_zero = false;
+  // Keras "uniform" = RandomUniform(minval=-0.05, maxval=0.05).
+  Initializer embeddings_initializer = Initializer::from_name("uniform");
+};
+
+template <class T>
+class Embedding : public Layer<T> {
+ public:
+  // Throws ConfigError when input_dim or output_dim <= 0.
+  explicit Embedding(EmbeddingOptions options, std::string name = "embedding");
+
+  std::string class_name() const override { return "Embedding"; }
+  const EmbeddingOptions& options() const { return options_; }
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  std::vector<Param<T>> params() override;
+
+  const Tensor<T>& embeddings() const { return embeddings_; }
+
+ private:
+  void check_input(const std::vector<Shape>& input_shapes) const;
+
+  EmbeddingOptions options_;
+  Tensor<T> embeddings_;
+};
+
+extern template class Embedding<float>;
+extern template class Embedding<double>;
+
+}  // namespace rnnx

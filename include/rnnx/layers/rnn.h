@@ -1,0 +1,109 @@
+#pragma once
+// Keras RNN layer (class_name "RNN"; spec §3, K3 keras/src/layers/rnn/rnn.py) over any cell.
+// LSTM, GRU and SimpleRNN (lstm.h, gru.h, simple_rnn.h) are this layer with a fixed cell.
+//
+// Call:
+//   inputs        exactly one sequence [batch, steps, features] (steps >= 1)
+//   mask          optional uint8 [batch, steps], 1 = real step (spec §3.4)
+//   initial_state optional, one [batch, size] tensor per cell state (LSTM: h, c)
+//   constants     optional, [batch, size] tensors passed to every step of cells that
+//                 accept them (tf.keras `constants`)
+//   mode          training draws dropout masks (spec §3.5); inference keeps nothing
+// Returns outputs = [out, *final_states] (states only with return_state):
+//   out = [batch, steps, units] with return_sequences (in processing order: reversed for
+//   go_backwards, spec §3.3), else [batch, units], the output of the last processed step.
+// Output mask = the input mask with return_sequences, else none (spec §3.11, Keras <= 3.15).
+//
+// Masked step for a sample (spec §3.4): the cell still runs, but all its states keep their
+// previous values and its output is the previous step's output (zeros before the first
+// real step), or zeros with zero_output_for_mask (which also zeroes the last output when
+// the last processed step is masked).
+//
+// stateful (spec §3.6): the first call (or a build with a known batch) fixes the batch
+// size; later calls with another batch throw StateError. Calls start from the stored
+// states unless initial_state is given, and store their final states; reset_states()
+// zeroes them. unroll is accepted and gives the same numbers (spec §3.8).
+//
+// Seeds: build() initialises the weights from Layer::seed(); training calls draw dropout
+// masks from a generator derived from the same seed, once per call (one mask per sample,
+// the same for every step). set_fixed_dropout_masks() replaces the drawn masks for all
+// following training calls (used to reproduce Keras masks).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rnnx/cells/cell.h"
+#include "rnnx/core/rng.h"
+#include "rnnx/layers/layer.h"
+
+namespace rnnx {
+
+// The Keras RNN layer arguments (spec §3.1), defaults as in Keras.
+struct RNNOptions {
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;
+  bool stateful = false;
+  bool unroll = false;  // accepted; the loop gives the same numbers
+  bool zero_output_for_mask = false;
+};
+
+template <class T>
+class RNN : public Layer<T> {
+ public:
+  // Throws ConfigError if `cell` is null.
+  explicit RNN(std::unique_ptr<Cell<T>> cell, RNNOptions options = {}, std::string name = "rnn");
+
+  std::string class_name() const override { return "RNN"; }
+
+  const RNNOptions& rnn_options() const { return options_; }
+  // Replaces the layer options; only before build (StateError after).
+  void set_rnn_options(const RNNOptions& options);
+
+  Cell<T>& cell() { return *cell_; }
+  const Cell<T>& cell() const { return *cell_; }
+
+  // input_shapes[0] is the sequence [batch, steps, features]; further entries are the
+  // shapes of the constants [batch, size]. Batch and steps may be -1; features may not.
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  LayerOutputs<T> call(const LayerInputs<T>& in) override;
+
+  std::vector<Param<T>> params() override { return cell_->params(); }
+  void reset_states() override;
+  // Stored states of a stateful layer (empty until its batch size is known).
+  const std::vector<Tensor<T>>& states() const { return states_; }
+
+  // Masks for every following training call, each [batch, width] with entries 0 or
+  // 1/(1 - rate): `input` has cell().input_mask_count() masks, `recurrent`
+  // cell().recurrent_mask_count(), in the order of cell().input_dropout_masks() /
+  // recurrent_dropout_masks(). Counts are checked here (ShapeError), shapes at call.
+  void set_fixed_dropout_masks(std::vector<Tensor<T>> input, std::vector<Tensor<T>> recurrent);
+  void clear_fixed_dropout_masks();
+  bool has_fixed_dropout_masks() const { return fixed_masks_; }
+
+  // A fresh, unbuilt layer with the same class, options, name and seed (Bidirectional
+  // makes its two directions so).
+  virtual std::unique_ptr<RNN<T>> clone_config() const;
+
+ private:
+  void check_sequence_shape(const Shape& shape) const;
+  void ensure_stateful_batch(int64_t batch);
+  // Fills `input` / `recurrent` with this call's dropout masks (training mode only).
+  void dropout_masks_for_call(int64_t batch, std::vector<Tensor<T>>& input, std::vector<Tensor<T>>& recurrent);
+
+  std::unique_ptr<Cell<T>> cell_;
+  RNNOptions options_;
+  std::vector<int64_t> constant_sizes_;
+  int64_t stateful_batch_ = -1;
+  std::vector<Tensor<T>> states_;
+  Rng dropout_rng_{0};
+  bool fixed_masks_ = false;
+  std::vector<Tensor<T>> fixed_input_masks_, fixed_recurrent_masks_;
+};
+
+extern template class RNN<float>;
+extern template class RNN<double>;
+
+}  // namespace rnnx

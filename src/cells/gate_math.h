@@ -1,0 +1,118 @@
+#pragma once
+// Internal helpers shared by the built-in cells: option checks and the two matrix products
+// every gated cell does (input projection and recurrent product, each with the dropout
+// masks of spec §3.5 / §2.4). Only kernels are called here.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rnnx/core/error.h"
+#include "rnnx/core/tensor.h"
+#include "rnnx/kernels/kernels.h"
+
+namespace rnnx::cells_detail {
+
+// Hands out consecutive pieces of a cell's scratch buffer.
+template <class T>
+class ScratchCursor {
+ public:
+  explicit ScratchCursor(T* base) : next_(base) {}
+  T* take(int64_t count) {
+    T* out = next_;
+    next_ += count;
+    return out;
+  }
+
+ private:
+  T* next_;
+};
+
+inline void check_units(int64_t units, const std::string& where, const char* what = "units") {
+  if (units <= 0) throw ConfigError(where + ": " + what + " must be a positive integer, got " + std::to_string(units));
+}
+
+// Dropout rates must lie in [0, 1). Keras clips rates to [0, 1], and a rate of exactly 1
+// then silently disables dropout in the LSTM/GRU cells but zeroes the input of SimpleRNN
+// (spec §3.5); rnnx rejects 1 (and anything outside [0, 1) or NaN) instead.
+inline void check_rate(double rate, const std::string& where, const char* what) {
+  if (!(rate >= 0.0 && rate < 1.0))
+    throw ConfigError(where + ": " + what + " must be in [0, 1), got " + std::to_string(rate));
+}
+
+inline void check_implementation(int implementation, const std::string& where) {
+  if (implementation != 1 && implementation != 2)
+    throw ConfigError(where + ": implementation must be 1 or 2, got " + std::to_string(implementation) +
+                      " (Keras 2.0 implementation 0 computes the same as 1)");
+}
+
+// Number of masks of one kind: none without dropout, one shared by all gates, or one per
+// gate (implementation 1 with per-gate masks, spec §2.4).
+inline int mask_count(double rate, bool per_gate, int gates) {
+  if (rate <= 0.0) return 0;
+  return per_gate ? gates : 1;
+}
+
+// The mask gate g reads: none, the shared one, or its own.
+template <class T>
+const T* gate_mask(std::span<const T* const> masks, int gate) {
+  if (masks.empty()) return nullptr;
+  return masks.size() == 1 ? masks[0] : masks[static_cast<size_t>(gate)];
+}
+
+// out[r, block g] = (x[r, :] * mask_g[r % batch, :]) @ w[:, block g] (+ bias), for `rows`
+// rows of `in` features and `gates` blocks of `units` columns (w and out have gates*units
+// columns). `tmp` holds rows * in values and is used only when masks are given.
+template <class T>
+void project_gates(const T* x, int64_t rows, int64_t batch, int64_t in, const T* w, int gates, int64_t units,
+                   std::span<const T* const> masks, const T* bias, T* out, T* tmp) {
+  const int64_t width = gates * units;
+  if (masks.size() <= 1) {
+    const T* src = x;
+    if (!masks.empty()) {
+      kernels::multiply_periodic_rows<T>(rows, in, x, in, masks[0], batch, tmp, in);
+      src = tmp;
+    }
+    kernels::gemm<T>(false, false, rows, width, in, T(1), src, in, w, width, T(0), out, width);
+  } else {
+    for (int g = 0; g < gates; ++g) {
+      kernels::multiply_periodic_rows<T>(rows, in, x, in, masks[static_cast<size_t>(g)], batch, tmp, in);
+      kernels::gemm<T>(false, false, rows, units, in, T(1), tmp, in, w + g * units, width, T(0), out + g * units,
+                       width);
+    }
+  }
+  if (bias != nullptr) kernels::add_row_vector<T>(out, rows, width, width, bias);
+}
+
+// z[:, block g] = (h * mask_g) @ r[:, block g] + beta * z[:, block g] for g < gates, where
+// h is [batch, h_size], r has ldr columns and z has ldz. `tmp` holds batch * h_size values.
+template <class T>
+void recurrent_gates(const T* h, int64_t batch, int64_t h_size, const T* r, int64_t ldr, int gates, int64_t units,
+                     std::span<const T* const> masks, T beta, T* z, int64_t ldz, T* tmp) {
+  if (masks.size() <= 1) {
+    const T* src = h;
+    if (!masks.empty()) {
+      kernels::multiply_block<T>(batch, h_size, h, h_size, masks[0], h_size, tmp, h_size);
+      src = tmp;
+    }
+    kernels::gemm<T>(false, false, batch, gates * units, h_size, T(1), src, h_size, r, ldr, beta, z, ldz);
+    return;
+  }
+  for (int g = 0; g < gates; ++g) {
+    kernels::multiply_block<T>(batch, h_size, h, h_size, masks[static_cast<size_t>(g)], h_size, tmp, h_size);
+    kernels::gemm<T>(false, false, batch, units, h_size, T(1), tmp, h_size, r + g * units, ldr, beta, z + g * units,
+                     ldz);
+  }
+}
+
+// Concatenates 1-D pieces into `out` (sizes must add up).
+template <class T>
+void concat_vectors(const std::vector<const Tensor<T>*>& pieces, Tensor<T>& out) {
+  int64_t offset = 0;
+  for (const Tensor<T>* p : pieces) {
+    kernels::copy_block<T>(1, p->size(), p->data(), p->size(), out.data() + offset, p->size());
+    offset += p->size();
+  }
+}
+
+}  // namespace rnnx::cells_detail

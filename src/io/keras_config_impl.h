@@ -1,0 +1,63 @@
+#pragma once
+// Private parts of the Keras config loader shared by keras_config*.cpp: the JSON behind a
+// KerasConfig, and the built-in factories.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "rnnx/io/keras_config.h"
+
+namespace rnnx {
+
+using Json = nlohmann::json;
+
+struct KerasConfig::Impl {
+  std::shared_ptr<const Json> doc;  // keeps the whole document alive
+  const Json* entry = nullptr;      // {"class_name", "config", ...}
+  const Json* config = nullptr;     // entry["config"], an object
+  std::string class_name;
+  KerasVersion version;
+  std::set<std::string> used;
+};
+
+namespace detail {
+
+// Parses JSON text; ConfigError (naming `what`) on a syntax error.
+std::shared_ptr<const Json> parse_json(const std::string& text, const std::string& what);
+
+// A KerasConfig over `entry` (an object with "class_name" and "config"), which must live
+// inside `doc`. ConfigError if the entry is malformed; `context` prefixes that error.
+KerasConfig make_config(std::shared_ptr<const Json> doc, const Json& entry, const KerasVersion& version,
+                        const std::string& context);
+
+// Harmless metadata keys accepted in every config.
+bool is_harmless_key(const std::string& key);
+
+// Builders for built-in classes (keras_config_layers.cpp). They return null when the class
+// is not a built-in of that kind.
+template <class T>
+std::unique_ptr<Layer<T>> builtin_layer(const KerasConfig& c);
+template <class T>
+std::unique_ptr<Cell<T>> builtin_cell(const KerasConfig& c);
+bool is_builtin_cell_class(const std::string& class_name);
+// The batch shape of an InputLayer config (batch_shape / batch_input_shape), after checking
+// its other keys (sparse, ragged, optional, dtype).
+Shape read_input_layer_config(const KerasConfig& c);
+
+// Layer / cell from a config, consulting the user registry first, then built-ins, then
+// checking that every key was used. ConfigError for an unknown class.
+template <class T>
+std::unique_ptr<Layer<T>> build_layer(const KerasConfig& c);
+template <class T>
+std::unique_ptr<Cell<T>> build_cell(const KerasConfig& c);
+
+// Sequential / Functional model from a model entry inside `doc` (keras_config_model.cpp).
+template <class T>
+std::unique_ptr<Model<T>> build_model(const std::shared_ptr<const Json>& doc, const Json& entry,
+                                      const KerasVersion& version, const std::string& context);
+
+}  // namespace detail
+}  // namespace rnnx

@@ -1,0 +1,485 @@
+// Sequential and Functional models from model.to_json() (spec §8.3): both node formats
+// (tf_keras / Keras 2 lists, Keras 3 {"args", "kwargs"} dicts).
+#include <map>
+#include <optional>
+#include <set>
+
+#include "io/keras_config_impl.h"
+#include "rnnx/core/error.h"
+#include "rnnx/layers/bidirectional.h"
+#include "rnnx/layers/embedding.h"
+#include "rnnx/layers/input_layer.h"
+#include "rnnx/layers/masking.h"
+#include "rnnx/layers/rnn.h"
+#include "rnnx/model/model.h"
+
+namespace rnnx::detail {
+namespace {
+
+std::string dump(const Json& j) {
+  std::string s = j.dump();
+  if (s.size() > 160) s = s.substr(0, 157) + "...";
+  return s;
+}
+
+bool is_model_class(const std::string& cn) { return cn == "Sequential" || cn == "Functional" || cn == "Model"; }
+
+// A batch shape from a JSON list (null -> -1).
+Shape shape_from(const Json& j, const std::string& context) {
+  if (!j.is_array()) throw ConfigError(context + ": expected a shape list, got " + dump(j));
+  Shape s;
+  for (const auto& d : j) {
+    if (d.is_null())
+      s.push_back(-1);
+    else if (d.is_number_integer() || d.is_number_unsigned())
+      s.push_back(d.get<int64_t>());
+    else
+      throw ConfigError(context + ": expected a shape list, got " + dump(j));
+  }
+  return s;
+}
+
+const Json* find_key(const Json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+// A keras_history triple [layer, node_index, tensor_index] (extra entries ignored).
+TensorKey key_from_triple(const Json& j, const std::string& context) {
+  if (!j.is_array() || j.size() < 3 || !j[0].is_string() || !j[1].is_number_integer() || !j[2].is_number_integer())
+    throw ConfigError(context + ": expected [layer_name, node_index, tensor_index], got " + dump(j));
+  return TensorKey{j[0].get<std::string>(), j[1].get<int64_t>(), j[2].get<int64_t>()};
+}
+
+bool is_triple(const Json& j) { return j.is_array() && j.size() >= 3 && j[0].is_string(); }
+
+// model input_layers / output_layers: one triple (Keras 3, single tensor) or a list of them.
+std::vector<TensorKey> keys_from_io(const Json& j, const std::string& context) {
+  std::vector<TensorKey> out;
+  if (is_triple(j)) {
+    out.push_back(key_from_triple(j, context));
+    return out;
+  }
+  if (!j.is_array()) throw ConfigError(context + ": expected a list of [layer, node, tensor], got " + dump(j));
+  for (const auto& e : j) out.push_back(key_from_triple(e, context));
+  return out;
+}
+
+// A Keras 3 serialized KerasTensor -> its keras_history.
+bool is_k3_tensor(const Json& j) {
+  if (!j.is_object()) return false;
+  auto cn = j.find("class_name");
+  return cn != j.end() && cn->is_string() && cn->get<std::string>() == "__keras_tensor__";
+}
+
+TensorKey key_from_k3_tensor(const Json& j, const std::string& context) {
+  const Json* cfg = find_key(j, "config");
+  const Json* kh = cfg ? find_key(*cfg, "keras_history") : nullptr;
+  if (!kh) throw ConfigError(context + ": tensor without keras_history: " + dump(j));
+  return key_from_triple(*kh, context);
+}
+
+// A list of Keras 3 tensors (or a single one).
+std::vector<TensorKey> k3_tensor_list(const Json& j, const std::string& context) {
+  std::vector<TensorKey> out;
+  if (is_k3_tensor(j)) {
+    out.push_back(key_from_k3_tensor(j, context));
+  } else if (j.is_array()) {
+    for (const auto& e : j) {
+      if (!is_k3_tensor(e)) throw ConfigError(context + ": expected a tensor, got " + dump(e));
+      out.push_back(key_from_k3_tensor(e, context));
+    }
+  } else {
+    throw ConfigError(context + ": expected a tensor or a list of tensors, got " + dump(j));
+  }
+  return out;
+}
+
+// tf_keras kwargs: tensors appear as [layer, node, tensor] triples.
+std::vector<TensorKey> tfk_tensor_list(const Json& j, const std::string& context) {
+  std::vector<TensorKey> out;
+  if (is_triple(j)) {
+    out.push_back(key_from_triple(j, context));
+    return out;
+  }
+  if (!j.is_array()) throw ConfigError(context + ": expected tensors, got " + dump(j));
+  for (const auto& e : j) out.push_back(key_from_triple(e, context));
+  return out;
+}
+
+struct NodeSpec {
+  std::vector<TensorKey> args;
+  ConnectOptions options;
+  std::optional<TensorKey> mask;  // Keras 3: the mask recorded as a call argument
+};
+
+// Number of `constants` tensors an RNN / Bidirectional layer takes (tf.keras num_constants).
+int64_t num_constants_of(const Json& entry) {
+  const Json* cfg = find_key(entry, "config");
+  const Json* nc = cfg ? find_key(*cfg, "num_constants") : nullptr;
+  return nc && nc->is_number_integer() ? nc->get<int64_t>() : 0;
+}
+
+template <class T>
+bool is_recurrent_layer(const Layer<T>& layer) {
+  return dynamic_cast<const RNN<T>*>(&layer) != nullptr || dynamic_cast<const Bidirectional<T>*>(&layer) != nullptr;
+}
+
+// Keyword arguments shared by both formats. `tensors` converts a tensor structure.
+template <class Tensors>
+void read_call_kwargs(const Json& kwargs, NodeSpec& spec, const std::string& context, const Tensors& tensors) {
+  if (kwargs.is_null()) return;
+  if (!kwargs.is_object()) throw ConfigError(context + ": call kwargs must be an object, got " + dump(kwargs));
+  for (auto it = kwargs.begin(); it != kwargs.end(); ++it) {
+    const std::string& k = it.key();
+    const Json& v = it.value();
+    if (k == "training") continue;  // the run mode decides
+    if (v.is_null()) continue;
+    if (k == "initial_state") {
+      spec.options.initial_state = tensors(v, context + " initial_state");
+    } else if (k == "constants") {
+      spec.options.constants = tensors(v, context + " constants");
+    } else if (k == "mask") {
+      const auto keys = tensors(v, context + " mask");
+      if (keys.size() != 1) throw ConfigError(context + ": a mask argument with several tensors is not supported");
+      spec.mask = keys[0];
+    } else {
+      throw ConfigError(context + ": call argument '" + k + "' = " + dump(v) + " is not supported by rnnx");
+    }
+  }
+}
+
+// One tf_keras / Keras 2 node: [[layer, node, tensor, kwargs], ...].
+template <class T>
+NodeSpec tfk_node(const Json& node, const Layer<T>& layer, int64_t num_constants, const std::string& context) {
+  if (!node.is_array() || node.empty())
+    throw ConfigError(context + ": expected a list of [layer, node_index, tensor_index, kwargs], got " + dump(node));
+  NodeSpec spec;
+  std::vector<TensorKey> tensors;
+  for (const auto& e : node) {
+    tensors.push_back(key_from_triple(e, context));
+    if (e.size() >= 4) read_call_kwargs(e[3], spec, context, tfk_tensor_list);
+  }
+  if (is_recurrent_layer(layer) && tensors.size() > 1) {
+    // tf.keras RNN.__call__ packs [inputs, *initial_state, *constants] into one list.
+    if (num_constants < 0 || static_cast<size_t>(num_constants) >= tensors.size())
+      throw ConfigError(context + ": node has " + std::to_string(tensors.size()) +
+                        " tensors but num_constants = " + std::to_string(num_constants));
+    const size_t n_states = tensors.size() - 1 - static_cast<size_t>(num_constants);
+    spec.args = {tensors[0]};
+    spec.options.initial_state.assign(tensors.begin() + 1, tensors.begin() + 1 + static_cast<long>(n_states));
+    spec.options.constants.assign(tensors.begin() + 1 + static_cast<long>(n_states), tensors.end());
+  } else {
+    spec.args = std::move(tensors);
+  }
+  spec.options.pass_mask = true;
+  return spec;
+}
+
+// One Keras 3 node: {"args": [...], "kwargs": {...}}.
+NodeSpec k3_node(const Json& node, const std::string& context) {
+  NodeSpec spec;
+  const Json* args = find_key(node, "args");
+  if (!args || !args->is_array() || args->empty())
+    throw ConfigError(context + ": expected {\"args\": [...], \"kwargs\": {...}}, got " + dump(node));
+  spec.args = k3_tensor_list((*args)[0], context);
+  for (size_t i = 1; i < args->size(); ++i)
+    if (!(*args)[i].is_null())
+      throw ConfigError(context + ": extra positional call argument " + dump((*args)[i]) + " is not supported");
+  if (const Json* kwargs = find_key(node, "kwargs")) read_call_kwargs(*kwargs, spec, context, k3_tensor_list);
+  // Keras 3 passes no mask to a call with tensor keyword arguments unless one is recorded
+  // (model.h, "Masks"); a recorded mask is checked against the implicit one later.
+  spec.options.pass_mask = spec.mask || (spec.options.initial_state.empty() && spec.options.constants.empty());
+  return spec;
+}
+
+// ---- Keras 3 mask bookkeeping
+//
+// Keras 3 records the mask a layer received as explicit graph operations: Masking's mask
+// as Any(NotEqual(x, mask_value), axis=-1), Embedding(mask_zero)'s as NotEqual(ids, 0), and
+// passes the result as the call's `mask` argument. rnnx propagates masks implicitly
+// (model.h), so such a recorded mask is accepted when it is exactly the mask rnnx will
+// propagate to that call, and the mask operations themselves are dropped.
+struct MaskExpr {
+  enum Kind { none, not_equal, any_not_equal } kind = none;
+  std::string source_layer;  // the tensor compared (layer, node, tensor)
+  int64_t source_node = 0, source_tensor = 0;
+  double value = 0.0;
+  bool operator==(const MaskExpr&) const = default;
+};
+
+std::string describe(const MaskExpr& m) {
+  if (m.kind == MaskExpr::none) return "no mask";
+  const std::string src =
+      m.source_layer + "[" + std::to_string(m.source_node) + "][" + std::to_string(m.source_tensor) + "]";
+  const std::string ne = "not_equal(" + src + ", " + std::to_string(m.value) + ")";
+  return m.kind == MaskExpr::not_equal ? ne : "any(" + ne + ", axis=-1)";
+}
+
+struct MaskOp {
+  std::string cls;  // NotEqual or Any
+  TensorKey input;
+  double value = 0.0;  // NotEqual's scalar
+};
+
+// A NotEqual / Any node of Keras 3: {"args": [tensor, scalar?], "kwargs": {...}}.
+MaskOp read_mask_op(const KerasConfig& c, const Json& entry, const std::string& context) {
+  MaskOp op;
+  op.cls = c.class_name();
+  const Json* nodes = find_key(entry, "inbound_nodes");
+  if (!nodes || !nodes->is_array() || nodes->size() != 1 || !(*nodes)[0].is_object())
+    throw ConfigError(context + ": expected exactly one Keras 3 node");
+  const Json* args = find_key((*nodes)[0], "args");
+  if (!args || !args->is_array() || args->empty() || !is_k3_tensor((*args)[0]))
+    throw ConfigError(context + ": expected a tensor argument");
+  op.input = key_from_k3_tensor((*args)[0], context);
+  if (op.cls == "NotEqual") {
+    if (args->size() != 2 || !(*args)[1].is_number())
+      throw ConfigError(context + ": only NotEqual(tensor, number) is supported");
+    op.value = (*args)[1].get<double>();
+  } else {
+    if (args->size() != 1) throw ConfigError(context + ": unexpected arguments");
+    if (c.get_int("axis", -1) != -1) c.fail("axis", "must be -1");
+    if (c.get_bool("keepdims", false)) c.fail("keepdims", "must be false");
+  }
+  c.check_all_used();
+  return op;
+}
+
+template <class T>
+struct FunctionalBuild {
+  std::map<std::string, std::shared_ptr<Layer<T>>> layers;  // by config name
+  std::map<std::string, std::vector<NodeSpec>> nodes;       // by config name
+  std::map<std::string, MaskOp> mask_ops;                   // by config name
+  std::set<std::string> inputs;
+
+  const NodeSpec* node(const TensorKey& k) const {
+    auto it = nodes.find(k.layer);
+    if (it == nodes.end() || k.node_index < 0 || static_cast<size_t>(k.node_index) >= it->second.size()) return nullptr;
+    return &it->second[static_cast<size_t>(k.node_index)];
+  }
+
+  // The mask rnnx attaches to tensor `k` (model.h propagation; spec §3.11, §4).
+  MaskExpr implicit_mask(const TensorKey& k, int depth = 0) const {
+    if (depth > 10000 || inputs.count(k.layer) || k.tensor_index != 0) return {};
+    auto lit = layers.find(k.layer);
+    const NodeSpec* n = node(k);
+    if (lit == layers.end() || !n || n->args.empty()) return {};
+    const Layer<T>& layer = *lit->second;
+    const std::string cn = layer.class_name();
+    const TensorKey& in = n->args[0];
+    if (auto* m = dynamic_cast<const Masking<T>*>(&layer))
+      return {MaskExpr::any_not_equal, in.layer, in.node_index, in.tensor_index, m->options().mask_value};
+    if (auto* e = dynamic_cast<const Embedding<T>*>(&layer)) {
+      if (!e->options().mask_zero) return {};
+      return {MaskExpr::not_equal, in.layer, in.node_index, in.tensor_index, 0.0};
+    }
+    if (!n->options.pass_mask) return {};
+    if (auto* r = dynamic_cast<const RNN<T>*>(&layer))
+      return r->rnn_options().return_sequences ? implicit_mask(in, depth + 1) : MaskExpr{};
+    if (auto* b = dynamic_cast<const Bidirectional<T>*>(&layer))
+      return b->forward_layer().rnn_options().return_sequences ? implicit_mask(in, depth + 1) : MaskExpr{};
+    if (cn == "Dense" || cn == "Dropout" || cn == "Activation" || cn == "TimeDistributed")
+      return implicit_mask(in, depth + 1);
+    return {};
+  }
+
+  MaskExpr recorded_mask(const TensorKey& k) const {
+    auto it = mask_ops.find(k.layer);
+    if (it == mask_ops.end() || k.node_index != 0 || k.tensor_index != 0) return {};
+    const MaskOp& op = it->second;
+    if (op.cls == "NotEqual")
+      return {MaskExpr::not_equal, op.input.layer, op.input.node_index, op.input.tensor_index, op.value};
+    auto inner = mask_ops.find(op.input.layer);
+    if (inner == mask_ops.end() || inner->second.cls != "NotEqual") return {};
+    const MaskOp& ne = inner->second;
+    return {MaskExpr::any_not_equal, ne.input.layer, ne.input.node_index, ne.input.tensor_index, ne.value};
+  }
+};
+
+template <class T>
+std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
+                                     const std::string& context) {
+  const KerasConfig mc = make_config(doc, entry, v, context);
+  const Json& cfg = *find_key(entry, "config");
+  auto model = std::make_unique<Model<T>>(mc.get_string("name", "functional"));
+  const Json* layers = find_key(cfg, "layers");
+  if (!layers || !layers->is_array()) mc.fail("layers", "must be a list of layer entries");
+  FunctionalBuild<T> fb;
+  std::vector<std::string> order;  // config names of the real layers, in config order
+  // Pass 1: create every layer (inputs become model inputs; mask operations are recorded).
+  for (size_t i = 0; i < layers->size(); ++i) {
+    const Json& le = (*layers)[i];
+    const std::string lctx = mc.where() + ": layer " + std::to_string(i);
+    KerasConfig lc = make_config(doc, le, v, lctx);
+    const std::string lname = lc.name();
+    if (fb.layers.count(lname) || fb.mask_ops.count(lname) || fb.inputs.count(lname))
+      throw ConfigError(lctx + ": two layers are named '" + lname + "'");
+    if (lc.class_name() == "InputLayer") {
+      const Shape shape = read_input_layer_config(lc);
+      lc.check_all_used();
+      model->input(shape, lname);
+      fb.inputs.insert(lname);
+      continue;
+    }
+    if (lc.class_name() == "NotEqual" || lc.class_name() == "Any") {
+      fb.mask_ops[lname] = read_mask_op(lc, le, lc.where());
+      continue;
+    }
+    if (is_model_class(lc.class_name()))
+      throw ConfigError(lctx + ": nested models are not supported by rnnx's config loader");
+    fb.layers[lname] = build_layer<T>(lc);
+    order.push_back(lname);
+    // Pass 2 material: this layer's calls.
+    const std::string nctx0 = lc.where();
+    std::vector<NodeSpec>& specs = fb.nodes[lname];
+    const Json* nodes = find_key(le, "inbound_nodes");
+    if (!nodes) continue;  // a layer that is never called
+    if (!nodes->is_array()) throw ConfigError(nctx0 + ": inbound_nodes must be a list, got " + dump(*nodes));
+    for (size_t n = 0; n < nodes->size(); ++n) {
+      const Json& node = (*nodes)[n];
+      const std::string nctx = nctx0 + " inbound node " + std::to_string(n);
+      // The node format (list or {"args", "kwargs"}) tells the writer apart, not the version.
+      specs.push_back(node.is_object() ? k3_node(node, nctx)
+                                       : tfk_node(node, *fb.layers[lname], num_constants_of(le), nctx));
+    }
+  }
+  // Recorded masks must be what rnnx propagates; mask operations feed nothing else.
+  auto check_not_mask_op = [&](const TensorKey& k, const std::string& where) {
+    if (fb.mask_ops.count(k.layer))
+      throw ConfigError(where + ": uses the output of operation '" + k.layer + "' (" + fb.mask_ops.at(k.layer).cls +
+                        ") as data, which rnnx does not support");
+  };
+  for (const auto& lname : order) {
+    const Layer<T>& layer = *fb.layers[lname];
+    for (size_t n = 0; n < fb.nodes[lname].size(); ++n) {
+      NodeSpec& spec = fb.nodes[lname][n];
+      const std::string where = layer.class_name() + " '" + lname + "' inbound node " + std::to_string(n);
+      for (const auto& a : spec.args) check_not_mask_op(a, where);
+      for (const auto& a : spec.options.initial_state) check_not_mask_op(a, where);
+      for (const auto& a : spec.options.constants) check_not_mask_op(a, where);
+      if (!spec.mask) continue;
+      const MaskExpr recorded = fb.recorded_mask(*spec.mask);
+      const MaskExpr implicit = spec.args.empty() ? MaskExpr{} : fb.implicit_mask(spec.args[0]);
+      if (recorded.kind == MaskExpr::none || !(recorded == implicit))
+        throw ConfigError(where + ": the recorded mask argument (" +
+                          (recorded.kind == MaskExpr::none ? "'" + spec.mask->layer + "'" : describe(recorded)) +
+                          ") is not the mask rnnx propagates to this call (" + describe(implicit) +
+                          "); explicit masks are not supported");
+    }
+  }
+  // Declare every call in config order (node indices follow that order).
+  for (const auto& lname : order)
+    for (auto& spec : fb.nodes[lname]) model->connect(fb.layers[lname], std::move(spec.args), std::move(spec.options));
+  const Json* in = find_key(cfg, "input_layers");
+  const Json* out = find_key(cfg, "output_layers");
+  if (!in) mc.fail("input_layers", "is required");
+  if (!out) mc.fail("output_layers", "is required");
+  const auto out_keys = keys_from_io(*out, mc.where() + ": output_layers");
+  for (const auto& k : out_keys) check_not_mask_op(k, mc.where() + ": output_layers");
+  model->set_inputs(keys_from_io(*in, mc.where() + ": input_layers"));
+  model->set_outputs(out_keys);
+  for (const char* k : {"layers", "input_layers", "output_layers"}) mc.ignore(k);
+  mc.check_all_used();
+  return model;
+}
+
+template <class T>
+std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
+                                     const std::string& context) {
+  const Json* cfg_ptr = find_key(entry, "config");
+  // Keras <= 2.1 wrote the layer list itself as the config.
+  const Json* layers = cfg_ptr && cfg_ptr->is_array() ? cfg_ptr : (cfg_ptr ? find_key(*cfg_ptr, "layers") : nullptr);
+  if (!layers || !layers->is_array()) throw ConfigError(context + ": Sequential config has no \"layers\" list");
+  std::string name = "sequential";
+  std::optional<Shape> build_shape;
+  if (cfg_ptr && cfg_ptr->is_object()) {
+    const KerasConfig mc = make_config(doc, entry, v, context);
+    name = mc.get_string("name", "sequential");
+    if (mc.has("build_input_shape")) build_shape = mc.get_int_list("build_input_shape");
+    mc.ignore("build_input_shape");
+    mc.ignore("layers");
+    mc.check_all_used();
+  }
+  auto model = std::make_unique<Model<T>>(name);
+  size_t first = 0;
+  std::optional<ModelTensor> x;
+  if (!layers->empty()) {
+    KerasConfig lc = make_config(doc, (*layers)[0], v, context + ": layer 0");
+    if (lc.class_name() == "InputLayer") {
+      const Shape shape = read_input_layer_config(lc);
+      lc.check_all_used();
+      x = model->input(shape, lc.name());
+      first = 1;
+    } else {
+      // Keras 2 / tf.keras: the first layer carries batch_input_shape (or input_dim).
+      const Json* lcfg = find_key((*layers)[0], "config");
+      Shape shape;
+      if (const Json* b = lcfg ? find_key(*lcfg, "batch_input_shape") : nullptr)
+        shape = shape_from(*b, lc.where() + ": batch_input_shape");
+      else if (const Json* b2 = lcfg ? find_key(*lcfg, "batch_shape") : nullptr)
+        shape = shape_from(*b2, lc.where() + ": batch_shape");
+      else if (build_shape)
+        shape = *build_shape;
+      else
+        throw ConfigError(context +
+                          ": Sequential model has no input shape (no InputLayer, batch_input_shape or "
+                          "build_input_shape); rnnx needs one to create the weights");
+      x = model->input(shape, "input_layer");
+    }
+  }
+  if (!x) throw ConfigError(context + ": Sequential model has no layers");
+  for (size_t i = first; i < layers->size(); ++i) {
+    const std::string lctx = context + ": layer " + std::to_string(i);
+    KerasConfig lc = make_config(doc, (*layers)[i], v, lctx);
+    if (is_model_class(lc.class_name()) || lc.class_name() == "InputLayer")
+      throw ConfigError(lctx + ": '" + lc.class_name() + "' inside a Sequential model is not supported by rnnx");
+    std::shared_ptr<Layer<T>> layer = build_layer<T>(lc);
+    const auto outs = model->call(layer, {*x});
+    if (outs.size() != 1)
+      throw ConfigError(lc.where() + ": a layer in a Sequential model must return one tensor, this one returns " +
+                        std::to_string(outs.size()));
+    x = outs[0];
+  }
+  model->set_outputs(std::vector<ModelTensor>{*x});
+  return model;
+}
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Model<T>> build_model(const std::shared_ptr<const Json>& doc, const Json& entry,
+                                      const KerasVersion& version, const std::string& context) {
+  const Json* cn = find_key(entry, "class_name");
+  if (!cn || !cn->is_string()) throw ConfigError(context + ": model entry has no class_name");
+  const std::string cls = cn->get<std::string>();
+  if (cls == "Sequential") return sequential<T>(doc, entry, version, context);
+  if (cls == "Functional" || cls == "Model") return functional<T>(doc, entry, version, context);
+  throw ConfigError(context + ": class '" + cls + "' is not a model (expected Sequential or Functional)");
+}
+
+template std::unique_ptr<Model<float>> build_model<float>(const std::shared_ptr<const Json>&, const Json&,
+                                                          const KerasVersion&, const std::string&);
+template std::unique_ptr<Model<double>> build_model<double>(const std::shared_ptr<const Json>&, const Json&,
+                                                            const KerasVersion&, const std::string&);
+
+}  // namespace rnnx::detail
+
+namespace rnnx {
+
+template <class T>
+std::unique_ptr<Model<T>> model_from_config(const std::string& json_text, const std::string& keras_version) {
+  const KerasVersion version = KerasVersion::parse(keras_version);
+  auto doc = detail::parse_json(json_text, "model config");
+  try {
+    return detail::build_model<T>(doc, *doc, version, "model config");
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(std::string("model config: malformed JSON structure: ") + e.what());
+  }
+}
+
+template std::unique_ptr<Model<float>> model_from_config<float>(const std::string&, const std::string&);
+template std::unique_ptr<Model<double>> model_from_config<double>(const std::string&, const std::string&);
+
+}  // namespace rnnx

@@ -1,0 +1,42 @@
+#include "rnnx/layers/activation_layer.h"
+
+#include "layers/shape_checks.h"
+#include "rnnx/kernels/kernels.h"
+
+namespace rnnx {
+
+template <class T>
+ActivationLayer<T>::ActivationLayer(Activation activation, std::string name)
+    : Layer<T>(std::move(name)), activation_(activation) {}
+
+template <class T>
+void ActivationLayer<T>::build(const std::vector<Shape>& input_shapes) {
+  compute_output_shapes(input_shapes);
+  this->set_built();
+}
+
+template <class T>
+std::vector<Shape> ActivationLayer<T>::compute_output_shapes(const std::vector<Shape>& input_shapes) const {
+  detail::expect_input_count(this->where(), input_shapes.size(), 1);
+  detail::expect_min_rank(this->where(), input_shapes[0], 1, "(batch, ...)");
+  return {input_shapes[0]};
+}
+
+template <class T>
+LayerOutputs<T> ActivationLayer<T>::call(const LayerInputs<T>& in) {
+  detail::expect_input_count(this->where(), in.inputs.size(), 1);
+  const Tensor<T>& x = detail::input_at(this->where(), in.inputs, 0);
+  build({x.shape()});
+  LayerOutputs<T> out;
+  Tensor<T>& y = out.outputs.emplace_back(x);
+  const int64_t cols = x.rank() >= 2 ? x.dim(-1) : x.size();
+  const int64_t rows = cols > 0 ? x.size() / cols : 0;
+  kernels::activate_block<T>(activation_, y.data(), rows, cols, cols);
+  if (in.mask) out.mask = *in.mask;
+  return out;
+}
+
+template class ActivationLayer<float>;
+template class ActivationLayer<double>;
+
+}  // namespace rnnx

@@ -1,0 +1,95 @@
+#include "rnnx/layers/dropout.h"
+
+#include <cmath>
+
+#include "layers/shape_checks.h"
+
+namespace rnnx {
+
+template <class T>
+Dropout<T>::Dropout(DropoutOptions options, std::string name)
+    : Layer<T>(std::move(name)), options_(std::move(options)) {
+  if (!(options_.rate >= 0.0 && options_.rate <= 1.0))
+    throw ConfigError(this->where() + ": rate must be in [0, 1], got " + std::to_string(options_.rate));
+  for (int64_t d : options_.noise_shape)
+    if (d == 0 || d < -1)
+      throw ConfigError(this->where() + ": noise_shape entries must be > 0 or -1 (None), got " +
+                        to_string(options_.noise_shape));
+}
+
+template <class T>
+Shape Dropout<T>::noise_shape_for(const Shape& input_shape) const {
+  if (options_.noise_shape.empty()) return input_shape;
+  if (options_.noise_shape.size() != input_shape.size())
+    throw ShapeError(this->where() + ": noise_shape " + to_string(options_.noise_shape) + " has rank " +
+                     std::to_string(options_.noise_shape.size()) + ", the input has rank " +
+                     std::to_string(input_shape.size()) + " (input shape " + to_string(input_shape) + ")");
+  Shape s = options_.noise_shape;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] < 0) s[i] = input_shape[i];
+    if (s[i] != 1 && input_shape[i] >= 0 && s[i] != input_shape[i])
+      throw ShapeError(this->where() + ": noise_shape " + to_string(options_.noise_shape) +
+                       " does not broadcast to the input shape " + to_string(input_shape) + " (axis " +
+                       std::to_string(i) + ")");
+  }
+  return s;
+}
+
+template <class T>
+void Dropout<T>::build(const std::vector<Shape>& input_shapes) {
+  compute_output_shapes(input_shapes);
+  this->set_built();
+}
+
+template <class T>
+std::vector<Shape> Dropout<T>::compute_output_shapes(const std::vector<Shape>& input_shapes) const {
+  detail::expect_input_count(this->where(), input_shapes.size(), 1);
+  noise_shape_for(input_shapes[0]);
+  return {input_shapes[0]};
+}
+
+template <class T>
+LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
+  detail::expect_input_count(this->where(), in.inputs.size(), 1);
+  const Tensor<T>& x = detail::input_at(this->where(), in.inputs, 0);
+  build({x.shape()});
+  LayerOutputs<T> out;
+  if (in.mask) out.mask = *in.mask;
+  last_mask_ = Tensor<T>();
+  if (in.mode != Mode::training || options_.rate == 0.0) {
+    out.outputs.push_back(x);
+    return out;
+  }
+  const Shape noise = noise_shape_for(x.shape());
+  if (!rng_) rng_.emplace(this->seed());
+  const double keep = 1.0 - options_.rate;
+  const T scale = keep > 0.0 ? static_cast<T>(1.0 / keep) : T(0);
+  last_mask_ = Tensor<T>(noise);
+  for (auto& m : last_mask_.values()) m = rng_->uniform() < keep ? scale : T(0);
+
+  // y[i] = x[i] * mask[broadcast index of i]; walk the input in row-major order and map each
+  // multi-index to the noise tensor (size-1 noise axes repeat).
+  Tensor<T>& y = out.outputs.emplace_back(x.shape());
+  const size_t rank = x.shape().size();
+  std::vector<int64_t> index(rank, 0), noise_stride(rank, 0);
+  int64_t stride = 1;
+  for (size_t a = rank; a-- > 0;) {
+    noise_stride[a] = noise[a] == 1 ? 0 : stride;
+    stride *= noise[a];
+  }
+  for (int64_t i = 0; i < x.size(); ++i) {
+    int64_t j = 0;
+    for (size_t a = 0; a < rank; ++a) j += index[a] * noise_stride[a];
+    y[i] = x[i] * last_mask_[j];
+    for (size_t a = rank; a-- > 0;) {
+      if (++index[a] < x.shape()[a]) break;
+      index[a] = 0;
+    }
+  }
+  return out;
+}
+
+template class Dropout<float>;
+template class Dropout<double>;
+
+}  // namespace rnnx

@@ -1,0 +1,104 @@
+#include "rnnx/layers/pooling.h"
+
+#include <limits>
+
+#include "layers/shape_checks.h"
+
+namespace rnnx {
+
+template <class T>
+GlobalPooling1D<T>::GlobalPooling1D(std::string class_name, GlobalPooling1DOptions options, std::string name)
+    : Layer<T>(std::move(name)), class_name_(std::move(class_name)), options_(std::move(options)) {
+  if (options_.data_format != "channels_last" && options_.data_format != "channels_first")
+    throw ConfigError(this->where() + ": data_format must be 'channels_last' or 'channels_first', got '" +
+                      options_.data_format + "'");
+}
+
+template <class T>
+Shape GlobalPooling1D<T>::output_shape(const Shape& s) const {
+  detail::expect_rank(this->where(), s, 3, channels_first() ? "(batch, features, steps)" : "(batch, steps, features)");
+  const int64_t features = channels_first() ? s[1] : s[2];
+  if (!options_.keepdims) return {s[0], features};
+  return channels_first() ? Shape{s[0], features, 1} : Shape{s[0], 1, features};
+}
+
+template <class T>
+void GlobalPooling1D<T>::build(const std::vector<Shape>& input_shapes) {
+  compute_output_shapes(input_shapes);
+  this->set_built();
+}
+
+template <class T>
+std::vector<Shape> GlobalPooling1D<T>::compute_output_shapes(const std::vector<Shape>& input_shapes) const {
+  detail::expect_input_count(this->where(), input_shapes.size(), 1);
+  return {output_shape(input_shapes[0])};
+}
+
+template <class T>
+const Tensor<T>& GlobalPooling1D<T>::check_call(const LayerInputs<T>& in, Geometry& g) {
+  detail::expect_input_count(this->where(), in.inputs.size(), 1);
+  const Tensor<T>& x = detail::input_at(this->where(), in.inputs, 0);
+  build({x.shape()});
+  const Shape& s = x.shape();
+  g.batch = s[0];
+  g.steps = channels_first() ? s[2] : s[1];
+  g.features = channels_first() ? s[1] : s[2];
+  g.step_stride = channels_first() ? 1 : g.features;
+  g.feature_stride = channels_first() ? g.steps : 1;
+  return x;
+}
+
+template <class T>
+LayerOutputs<T> GlobalMaxPooling1D<T>::call(const LayerInputs<T>& in) {
+  typename GlobalPooling1D<T>::Geometry g;
+  const Tensor<T>& x = this->check_call(in, g);
+  LayerOutputs<T> out;
+  Tensor<T>& y = out.outputs.emplace_back(this->output_shape(x.shape()));
+  for (int64_t b = 0; b < g.batch; ++b) {
+    const T* xb = x.data() + b * g.steps * g.features;
+    for (int64_t f = 0; f < g.features; ++f) {
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t t = 0; t < g.steps; ++t) {
+        const T v = xb[t * g.step_stride + f * g.feature_stride];
+        if (v > m || v != v) m = v;  // NaN propagates, as in a max reduction
+      }
+      y[b * g.features + f] = m;
+    }
+  }
+  return out;
+}
+
+template <class T>
+LayerOutputs<T> GlobalAveragePooling1D<T>::call(const LayerInputs<T>& in) {
+  typename GlobalPooling1D<T>::Geometry g;
+  const Tensor<T>& x = this->check_call(in, g);
+  const Mask* mask = in.mask;
+  if (mask && mask->shape() != Shape{g.batch, g.steps})
+    throw ShapeError(this->where() + ": mask has shape " + to_string(mask->shape()) + ", expected " +
+                     to_string(Shape{g.batch, g.steps}) + " (input shape " + to_string(x.shape()) + ")");
+  LayerOutputs<T> out;
+  Tensor<T>& y = out.outputs.emplace_back(this->output_shape(x.shape()));
+  for (int64_t b = 0; b < g.batch; ++b) {
+    const T* xb = x.data() + b * g.steps * g.features;
+    T count = 0;
+    for (int64_t t = 0; t < g.steps; ++t) count += mask ? T((*mask)[b * g.steps + t] != 0) : T(1);
+    for (int64_t f = 0; f < g.features; ++f) {
+      T sum = 0;
+      for (int64_t t = 0; t < g.steps; ++t) {
+        const T v = xb[t * g.step_stride + f * g.feature_stride];
+        sum += mask ? v * T((*mask)[b * g.steps + t] != 0) : v;
+      }
+      y[b * g.features + f] = sum / count;
+    }
+  }
+  return out;
+}
+
+template class GlobalPooling1D<float>;
+template class GlobalPooling1D<double>;
+template class GlobalMaxPooling1D<float>;
+template class GlobalMaxPooling1D<double>;
+template class GlobalAveragePooling1D<float>;
+template class GlobalAveragePooling1D<double>;
+
+}  // namespace rnnx

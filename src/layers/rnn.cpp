@@ -1,0 +1,303 @@
+#include "rnnx/layers/rnn.h"
+
+#include <utility>
+
+#include "rnnx/core/error.h"
+#include "rnnx/kernels/kernels.h"
+
+namespace rnnx {
+namespace {
+
+std::string sizes_string(const std::vector<int64_t>& sizes) { return to_string(Shape(sizes.begin(), sizes.end())); }
+
+}  // namespace
+
+template <class T>
+RNN<T>::RNN(std::unique_ptr<Cell<T>> cell, RNNOptions options, std::string name)
+    : Layer<T>(std::move(name)), cell_(std::move(cell)), options_(options) {
+  if (!cell_) throw ConfigError("RNN '" + this->name() + "': cell is null");
+}
+
+template <class T>
+void RNN<T>::set_rnn_options(const RNNOptions& options) {
+  if (this->built()) throw StateError(this->where() + ": options can only change before the layer is built");
+  options_ = options;
+}
+
+template <class T>
+void RNN<T>::check_sequence_shape(const Shape& shape) const {
+  if (shape.size() != 3)
+    throw ShapeError(this->where() + ": expected a 3-D input [batch, steps, features], got shape " + to_string(shape));
+  if (shape[2] < 0)
+    throw ShapeError(this->where() + ": the number of input features must be known, got shape " + to_string(shape));
+  if (cell_->built() && shape[2] != cell_->input_size())
+    throw ShapeError(this->where() + ": input has " + std::to_string(shape[2]) + " features, expected " +
+                     std::to_string(cell_->input_size()) + " (input shape " + to_string(shape) + ")");
+}
+
+template <class T>
+void RNN<T>::build(const std::vector<Shape>& input_shapes) {
+  if (input_shapes.empty()) throw ShapeError(this->where() + ": build needs the shape of the input sequence");
+  const Shape& seq = input_shapes[0];
+  check_sequence_shape(seq);
+  std::vector<int64_t> constant_sizes;
+  for (size_t i = 1; i < input_shapes.size(); ++i) {
+    const Shape& c = input_shapes[i];
+    if (c.size() != 2 || c[1] < 0)
+      throw ShapeError(this->where() + ": constant " + std::to_string(i - 1) +
+                       " must be [batch, size] with a known size, got shape " + to_string(c));
+    constant_sizes.push_back(c[1]);
+  }
+  if (!constant_sizes.empty() && !cell_->accepts_constants())
+    throw ConfigError(this->where() + ": its cell " + cell_->class_name() + " takes no constants, got " +
+                      std::to_string(constant_sizes.size()));
+  if (this->built()) {
+    if (constant_sizes != constant_sizes_)
+      throw ShapeError(this->where() + ": built with constants of sizes " + sizes_string(constant_sizes_) + ", got " +
+                       sizes_string(constant_sizes));
+  } else {
+    // Weights and dropout draw from two independent streams of the layer seed.
+    Rng base(this->seed());
+    Rng init_rng = base.split();
+    dropout_rng_ = base.split();
+    if (!cell_->built()) cell_->build(seq[2], constant_sizes, init_rng);
+    constant_sizes_ = constant_sizes;
+    this->set_built();
+  }
+  if (options_.stateful && seq[0] >= 0) ensure_stateful_batch(seq[0]);
+}
+
+template <class T>
+std::vector<Shape> RNN<T>::compute_output_shapes(const std::vector<Shape>& input_shapes) const {
+  if (input_shapes.empty()) throw ShapeError(this->where() + ": needs the shape of the input sequence");
+  const Shape& seq = input_shapes[0];
+  check_sequence_shape(seq);
+  const int64_t out = cell_->output_size();
+  std::vector<Shape> shapes;
+  shapes.push_back(options_.return_sequences ? Shape{seq[0], seq[1], out} : Shape{seq[0], out});
+  if (options_.return_state)
+    for (int64_t size : cell_->state_sizes()) shapes.push_back({seq[0], size});
+  return shapes;
+}
+
+template <class T>
+void RNN<T>::ensure_stateful_batch(int64_t batch) {
+  if (stateful_batch_ < 0) {
+    stateful_batch_ = batch;
+    states_.clear();
+    for (int64_t size : cell_->state_sizes()) states_.emplace_back(Shape{batch, size});
+    return;
+  }
+  if (batch != stateful_batch_)
+    throw StateError(this->where() + ": stateful layer was built for batch size " + std::to_string(stateful_batch_) +
+                     ", got " + std::to_string(batch));
+}
+
+template <class T>
+void RNN<T>::reset_states() {
+  for (auto& s : states_) s.fill(T(0));
+}
+
+template <class T>
+void RNN<T>::set_fixed_dropout_masks(std::vector<Tensor<T>> input, std::vector<Tensor<T>> recurrent) {
+  const auto want_in = static_cast<size_t>(cell_->input_mask_count());
+  const auto want_rec = static_cast<size_t>(cell_->recurrent_mask_count());
+  if (input.size() != want_in || recurrent.size() != want_rec)
+    throw ShapeError(this->where() + ": set_fixed_dropout_masks got " + std::to_string(input.size()) + " input and " +
+                     std::to_string(recurrent.size()) + " recurrent masks, expected " + std::to_string(want_in) +
+                     " and " + std::to_string(want_rec));
+  fixed_input_masks_ = std::move(input);
+  fixed_recurrent_masks_ = std::move(recurrent);
+  fixed_masks_ = true;
+}
+
+template <class T>
+void RNN<T>::clear_fixed_dropout_masks() {
+  fixed_masks_ = false;
+  fixed_input_masks_.clear();
+  fixed_recurrent_masks_.clear();
+}
+
+template <class T>
+void RNN<T>::dropout_masks_for_call(int64_t batch, std::vector<Tensor<T>>& input, std::vector<Tensor<T>>& recurrent) {
+  const auto specs_in = cell_->input_dropout_masks();
+  const auto specs_rec = cell_->recurrent_dropout_masks();
+  auto fill = [&](const std::vector<typename Cell<T>::DropoutMaskSpec>& specs, const std::vector<Tensor<T>>& fixed,
+                  const char* kind, std::vector<Tensor<T>>& out) {
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const Shape shape{batch, specs[k].width};
+      if (fixed_masks_) {
+        if (k >= fixed.size() || fixed[k].shape() != shape)
+          throw ShapeError(this->where() + ": fixed " + kind + " dropout mask " + std::to_string(k) + " has shape " +
+                           (k < fixed.size() ? to_string(fixed[k].shape()) : std::string("(missing)")) + ", expected " +
+                           to_string(shape));
+        out.push_back(fixed[k]);
+        continue;
+      }
+      // Inverted dropout: keep with probability 1 - rate, scaled by 1 / (1 - rate).
+      Tensor<T> mask(shape);
+      const double rate = specs[k].rate;
+      const T scale = static_cast<T>(1.0 / (1.0 - rate));
+      for (T& v : mask.values()) v = dropout_rng_.uniform() < rate ? T(0) : scale;
+      out.push_back(std::move(mask));
+    }
+  };
+  fill(specs_in, fixed_input_masks_, "input", input);
+  fill(specs_rec, fixed_recurrent_masks_, "recurrent", recurrent);
+}
+
+template <class T>
+LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
+  if (in.inputs.size() != 1 || in.inputs[0] == nullptr)
+    throw ShapeError(this->where() + ": expects exactly one input sequence, got " + std::to_string(in.inputs.size()));
+  const Tensor<T>& x = *in.inputs[0];
+  const Shape& xs = x.shape();
+  check_sequence_shape(xs);
+  const int64_t batch = xs[0], steps = xs[1], features = xs[2];
+  if (steps == 0)
+    throw ShapeError(this->where() + ": input has 0 steps (input shape " + to_string(xs) +
+                     "); a recurrent layer needs at least one");
+
+  // Constants: [batch, size] each.
+  std::vector<Shape> build_shapes{xs};
+  for (size_t i = 0; i < in.constants.size(); ++i) {
+    if (in.constants[i] == nullptr) throw ShapeError(this->where() + ": constant " + std::to_string(i) + " is null");
+    const Shape& cs = in.constants[i]->shape();
+    if (cs.size() != 2 || cs[0] != batch)
+      throw ShapeError(this->where() + ": constant " + std::to_string(i) + " has shape " + to_string(cs) +
+                       ", expected [" + std::to_string(batch) + ", size] (input shape " + to_string(xs) + ")");
+    build_shapes.push_back(cs);
+  }
+  if (!this->built()) {
+    build(build_shapes);
+  } else if (in.constants.size() != constant_sizes_.size()) {
+    if (!cell_->accepts_constants())
+      throw ConfigError(this->where() + ": its cell " + cell_->class_name() + " takes no constants, got " +
+                        std::to_string(in.constants.size()));
+    throw ShapeError(this->where() + ": built with " + std::to_string(constant_sizes_.size()) + " constants, got " +
+                     std::to_string(in.constants.size()));
+  } else {
+    for (size_t i = 0; i < in.constants.size(); ++i)
+      if (in.constants[i]->dim(1) != constant_sizes_[i])
+        throw ShapeError(this->where() + ": constant " + std::to_string(i) + " has shape " +
+                         to_string(in.constants[i]->shape()) + ", expected [" + std::to_string(batch) + ", " +
+                         std::to_string(constant_sizes_[i]) + "]");
+  }
+
+  const Mask* mask = in.mask != nullptr && !in.mask->empty() ? in.mask : nullptr;
+  if (mask != nullptr && mask->shape() != Shape{batch, steps})
+    throw ShapeError(this->where() + ": mask has shape " + to_string(mask->shape()) + ", expected [" +
+                     std::to_string(batch) + ", " + std::to_string(steps) + "] (input shape " + to_string(xs) + ")");
+
+  const std::vector<int64_t> state_sizes = cell_->state_sizes();
+  const size_t n_states = state_sizes.size();
+  if (!in.initial_state.empty()) {
+    if (in.initial_state.size() != n_states)
+      throw ShapeError(this->where() + ": initial_state has " + std::to_string(in.initial_state.size()) +
+                       " tensors, expected " + std::to_string(n_states) + " (one per state, sizes " +
+                       sizes_string(state_sizes) + ")");
+    for (size_t i = 0; i < n_states; ++i) {
+      const Shape want{batch, state_sizes[i]};
+      if (in.initial_state[i] == nullptr || in.initial_state[i]->shape() != want)
+        throw ShapeError(this->where() + ": initial_state[" + std::to_string(i) + "] has shape " +
+                         (in.initial_state[i] ? to_string(in.initial_state[i]->shape()) : std::string("(null)")) +
+                         ", expected " + to_string(want));
+    }
+  }
+  if (options_.stateful) ensure_stateful_batch(batch);
+
+  std::vector<Tensor<T>> input_masks, recurrent_masks;
+  if (in.mode == Mode::training) dropout_masks_for_call(batch, input_masks, recurrent_masks);
+  DropoutMasks<T> dropout;
+  for (const auto& m : input_masks) dropout.input.push_back(m.data());
+  for (const auto& m : recurrent_masks) dropout.recurrent.push_back(m.data());
+
+  // Time-major input and its projection for all steps at once.
+  const int64_t out_size = cell_->output_size(), proj_size = cell_->projection_size();
+  Tensor<T> xt(Shape{steps, batch, features});
+  kernels::swap_leading_axes<T>(batch, steps, features, x.data(), xt.data());
+  Tensor<T> projected;
+  if (proj_size > 0) {
+    projected = Tensor<T>(Shape{steps * batch, proj_size});
+    cell_->project_inputs(xt.data(), steps * batch, batch, dropout, projected.data());
+  }
+
+  // States: initial_state, else the stored states (stateful), else zeros.
+  std::vector<Tensor<T>> cur, next;
+  for (size_t i = 0; i < n_states; ++i) {
+    cur.emplace_back(Shape{batch, state_sizes[i]});
+    next.emplace_back(Shape{batch, state_sizes[i]});
+    const Tensor<T>* init = !in.initial_state.empty() ? in.initial_state[i] : options_.stateful ? &states_[i] : nullptr;
+    if (init != nullptr)
+      kernels::copy_block<T>(batch, state_sizes[i], init->data(), state_sizes[i], cur[i].data(), state_sizes[i]);
+  }
+
+  // Outputs: the whole sequence (time-major, processing order) or two alternating steps.
+  Tensor<T> sequence, last_outputs[2], zeros;
+  if (options_.return_sequences)
+    sequence = Tensor<T>(Shape{steps, batch, out_size});
+  else
+    last_outputs[0] = Tensor<T>(Shape{batch, out_size}), last_outputs[1] = Tensor<T>(Shape{batch, out_size});
+  if (mask != nullptr) zeros = Tensor<T>(Shape{batch, out_size});
+  auto output_slot = [&](int64_t s) -> T* {
+    return options_.return_sequences ? sequence.data() + s * batch * out_size : last_outputs[s % 2].data();
+  };
+
+  std::vector<T> scratch(static_cast<size_t>(cell_->scratch_size(batch)));
+  CellStep<T> step;
+  step.batch = batch;
+  step.states.resize(n_states);
+  step.new_states.resize(n_states);
+  for (const Tensor<T>* c : in.constants) step.constants.push_back(c->data());
+  step.dropout = dropout;
+  step.scratch = scratch.data();
+
+  // The time loop: no allocation, only pointer moves.
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t t = options_.go_backwards ? steps - 1 - s : s;
+    step.x = xt.data() + t * batch * features;
+    step.x_proj = proj_size > 0 ? projected.data() + t * batch * proj_size : nullptr;
+    for (size_t i = 0; i < n_states; ++i) {
+      step.states[i] = cur[i].data();
+      step.new_states[i] = next[i].data();
+    }
+    T* out = output_slot(s);
+    step.output = out;
+    cell_->step(step);
+    if (mask != nullptr) {
+      const uint8_t* keep = mask->data() + t;  // column t of [batch, steps]
+      for (size_t i = 0; i < n_states; ++i)
+        kernels::select_rows<T>(batch, state_sizes[i], keep, steps, next[i].data(), state_sizes[i], cur[i].data(),
+                                state_sizes[i], next[i].data(), state_sizes[i]);
+      const T* fallback = options_.zero_output_for_mask || s == 0 ? zeros.data() : output_slot(s - 1);
+      kernels::select_rows<T>(batch, out_size, keep, steps, out, out_size, fallback, out_size, out, out_size);
+    }
+    std::swap(cur, next);
+  }
+
+  LayerOutputs<T> result;
+  if (options_.return_sequences) {
+    Tensor<T> y(Shape{batch, steps, out_size});
+    kernels::swap_leading_axes<T>(steps, batch, out_size, sequence.data(), y.data());
+    result.outputs.push_back(std::move(y));
+    if (mask != nullptr) result.mask = *mask;
+  } else {
+    result.outputs.push_back(std::move(last_outputs[(steps - 1) % 2]));
+  }
+  if (options_.stateful) states_ = cur;
+  if (options_.return_state)
+    for (auto& s : cur) result.outputs.push_back(std::move(s));
+  return result;
+}
+
+template <class T>
+std::unique_ptr<RNN<T>> RNN<T>::clone_config() const {
+  auto copy = std::make_unique<RNN<T>>(cell_->clone_config(), options_, this->name());
+  copy->set_seed(this->seed());
+  return copy;
+}
+
+template class RNN<float>;
+template class RNN<double>;
+
+}  // namespace rnnx

@@ -1,0 +1,44 @@
+#pragma once
+// The user-defined cells of the custom_cell goldens (tests/data/parity/README.md), written
+// against the public Cell interface as a user would, and registered with the Keras config
+// loader under their Keras class names:
+//   MinimalConstantsCell(units): h = tanh(x @ kernel + h_prev @ recurrent_kernel + c @ constant_kernel)
+//   MinimalCell(units):          h = tanh(x @ kernel + h_prev @ recurrent_kernel)
+// Weights: kernel (D, U), recurrent_kernel (U, U), [constant_kernel (C, U)]; state [h].
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rnnx/cells/cell.h"
+
+namespace rnnx::testing {
+
+template <class T>
+class MinimalCell : public Cell<T> {
+ public:
+  MinimalCell(int64_t units, bool with_constants);
+
+  std::string class_name() const override { return with_constants_ ? "MinimalConstantsCell" : "MinimalCell"; }
+  std::vector<int64_t> state_sizes() const override { return {units_}; }
+  int64_t output_size() const override { return units_; }
+  void build(int64_t input_size, const std::vector<int64_t>& constant_sizes, Rng& rng) override;
+  bool built() const override { return built_; }
+  int64_t input_size() const override { return input_size_; }
+  std::vector<Param<T>> params() override;
+  void step(const CellStep<T>& s) const override;
+  bool accepts_constants() const override { return with_constants_; }
+  std::unique_ptr<Cell<T>> clone_config() const override;
+
+ private:
+  int64_t units_;
+  bool with_constants_;
+  bool built_ = false;
+  int64_t input_size_ = 0;
+  Tensor<T> kernel_, recurrent_kernel_, constant_kernel_;
+};
+
+// Registers MinimalConstantsCell and MinimalCell (float and double) with the config loader.
+void register_minimal_cells();
+
+}  // namespace rnnx::testing

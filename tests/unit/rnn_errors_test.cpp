@@ -1,0 +1,242 @@
+// Every user mistake on the recurrent layers and cells raises a typed error whose message
+// names the layer and says what was expected and what was got (design.md, "Errors").
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <limits>
+
+#include "recurrent_reference.h"
+#include "rnnx/cells/stacked_cells.h"
+#include "rnnx/cells/tf1_cells.h"
+#include "rnnx/core/error.h"
+#include "rnnx/layers/gru.h"
+#include "rnnx/layers/lstm.h"
+#include "rnnx/layers/simple_rnn.h"
+
+namespace rnnx {
+namespace {
+
+using ::testing::HasSubstr;
+namespace ref = reference;
+
+// Runs f, expects an exception of type E and returns its message.
+template <class E>
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "no exception thrown";
+  return {};
+}
+
+LayerOutputs<float> call(Layer<float>& layer, const Tensor<float>& x, const Mask* mask = nullptr,
+                         std::vector<const Tensor<float>*> initial_state = {},
+                         std::vector<const Tensor<float>*> constants = {}, Mode mode = Mode::inference) {
+  LayerInputs<float> in;
+  in.inputs = {&x};
+  in.mask = mask;
+  in.initial_state = std::move(initial_state);
+  in.constants = std::move(constants);
+  in.mode = mode;
+  return layer.call(in);
+}
+
+LSTMOptions lstm(int64_t units) {
+  LSTMOptions o;
+  o.units = units;
+  return o;
+}
+
+TEST(RNNErrors, WrongFeatureCount) {
+  LSTM<float> layer(lstm(4), "encoder");
+  layer.build({{-1, -1, 8}});
+  const Tensor<float> x({32, 100, 7});
+  EXPECT_EQ(message_of<ShapeError>([&] { call(layer, x); }),
+            "LSTM 'encoder': input has 7 features, expected 8 (input shape [32, 100, 7])");
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                layer.compute_output_shapes({{1, 2, 7}});
+              }),
+              HasSubstr("input has 7 features, expected 8"));
+  EXPECT_THAT(message_of<ShapeError>([&] { layer.build({{1, 2, 7}}); }), HasSubstr("input has 7 features, expected 8"));
+}
+
+TEST(RNNErrors, WrongRankStepsAndInputCount) {
+  GRUOptions o;
+  o.units = 2;
+  GRU<float> layer(o, "g");
+  EXPECT_EQ(message_of<ShapeError>([&] {
+              call(layer, Tensor<float>({4, 3}));
+            }),
+            "GRU 'g': expected a 3-D input [batch, steps, features], got shape [4, 3]");
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                layer.compute_output_shapes({{4, 3, 2, 1}});
+              }),
+              HasSubstr("expected a 3-D input"));
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                layer.build({{4, 3, -1}});
+              }),
+              HasSubstr("GRU 'g': the number of input features must be known"));
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                call(layer, Tensor<float>({4, 0, 2}));
+              }),
+              HasSubstr("GRU 'g': input has 0 steps (input shape [4, 0, 2])"));
+  const Tensor<float> x({1, 2, 2});
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                LayerInputs<float> in;
+                in.inputs = {&x, &x};
+                layer.call(in);
+              }),
+              HasSubstr("GRU 'g': expects exactly one input sequence, got 2"));
+  EXPECT_THAT(message_of<ShapeError>([&] { layer.build({}); }), HasSubstr("build needs the shape"));
+}
+
+TEST(RNNErrors, InitialStateCountAndShape) {
+  LSTM<float> layer(lstm(3), "enc");
+  const Tensor<float> x({2, 4, 5}), h({2, 3}), bad({2, 4});
+  EXPECT_EQ(message_of<ShapeError>([&] { call(layer, x, nullptr, {&h}); }),
+            "LSTM 'enc': initial_state has 1 tensors, expected 2 (one per state, sizes [3, 3])");
+  EXPECT_EQ(message_of<ShapeError>([&] {
+              call(layer, x, nullptr, {&h, &bad});
+            }),
+            "LSTM 'enc': initial_state[1] has shape [2, 4], expected [2, 3]");
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                call(layer, x, nullptr, {&h, nullptr});
+              }),
+              HasSubstr("initial_state[1] has shape (null)"));
+}
+
+TEST(RNNErrors, MaskShape) {
+  LSTM<float> layer(lstm(3), "enc");
+  const Tensor<float> x({2, 4, 5});
+  const Mask mask({2, 3});
+  EXPECT_EQ(message_of<ShapeError>([&] { call(layer, x, &mask); }),
+            "LSTM 'enc': mask has shape [2, 3], expected [2, 4] (input shape [2, 4, 5])");
+}
+
+TEST(RNNErrors, InvalidOptions) {
+  EXPECT_EQ(message_of<ConfigError>([] { LSTM<float>(lstm(0), "enc"); }),
+            "LSTM 'enc': units must be a positive integer, got 0");
+  GRUOptions g;
+  g.units = -3;
+  EXPECT_THAT(message_of<ConfigError>([&] { GRU<float>(g, "gru1"); }), HasSubstr("GRU 'gru1': units must be"));
+  SimpleRNNOptions s;
+  EXPECT_THAT(message_of<ConfigError>([&] { SimpleRNN<float> layer(s); }),
+              HasSubstr("SimpleRNN 'simple_rnn': units must be a positive integer, got 0"));
+
+  LSTMOptions o = lstm(2);
+  o.implementation = 3;
+  EXPECT_THAT(message_of<ConfigError>([&] { LSTM<float>(o, "enc"); }),
+              HasSubstr("LSTM 'enc': implementation must be 1 or 2, got 3"));
+  GRUOptions gi;
+  gi.units = 2;
+  gi.implementation = 0;
+  EXPECT_THAT(message_of<ConfigError>([&] { GRU<float>(gi, "g"); }), HasSubstr("implementation must be 1 or 2, got 0"));
+
+  for (double rate : {1.0, -0.1, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
+    LSTMOptions d = lstm(2);
+    d.dropout = rate;
+    EXPECT_THAT(message_of<ConfigError>([&] { LSTM<float>(d, "enc"); }),
+                HasSubstr("LSTM 'enc': dropout must be in [0, 1)"));
+    SimpleRNNOptions r;
+    r.units = 2;
+    r.recurrent_dropout = rate;
+    EXPECT_THAT(message_of<ConfigError>([&] { SimpleRNN<float>(r, "s"); }),
+                HasSubstr("SimpleRNN 's': recurrent_dropout must be in [0, 1)"));
+  }
+  // Cells on their own name themselves.
+  EXPECT_THAT(message_of<ConfigError>([] { LSTMCell<float>(LSTMCellOptions{}); }),
+              HasSubstr("LSTMCell: units must be a positive integer, got 0"));
+  // Unknown activations are rejected by name (Activation::from_name).
+  EXPECT_THAT(message_of<ConfigError>([] { Activation::from_name("tanhh"); }), HasSubstr("unknown activation 'tanhh'"));
+}
+
+TEST(RNNErrors, TF1CellOptions) {
+  TF1LSTMCellOptions o;
+  EXPECT_THAT(message_of<ConfigError>([&] { TF1LSTMCell<float>{o}; }),
+              HasSubstr("TF1LSTMCell: num_units must be a positive integer, got 0"));
+  o.num_units = 2;
+  o.num_proj = 0;
+  EXPECT_THAT(message_of<ConfigError>([&] { TF1LSTMCell<float>{o}; }), HasSubstr("num_proj must be a positive"));
+  o.num_proj = 1;
+  o.cell_clip = -1.0;
+  EXPECT_THAT(message_of<ConfigError>([&] { TF1LSTMCell<float>{o}; }), HasSubstr("cell_clip must be >= 0"));
+  o.cell_clip.reset();
+  o.proj_clip = -0.5;
+  EXPECT_THAT(message_of<ConfigError>([&] { TF1LSTMCell<float>{o}; }), HasSubstr("proj_clip must be >= 0"));
+  EXPECT_THAT(message_of<ConfigError>([] { TF1BasicLSTMCell<float>(-1); }), HasSubstr("num_units must be"));
+}
+
+TEST(RNNErrors, ConstantsForACellWithoutConstants) {
+  LSTM<float> layer(lstm(2), "enc");
+  const Tensor<float> x({2, 3, 4}), c({2, 5});
+  EXPECT_EQ(message_of<ConfigError>([&] { call(layer, x, nullptr, {}, {&c}); }),
+            "LSTM 'enc': its cell LSTMCell takes no constants, got 1");
+  call(layer, x);  // builds without constants
+  EXPECT_THAT(message_of<ConfigError>([&] { call(layer, x, nullptr, {}, {&c}); }),
+              HasSubstr("its cell LSTMCell takes no constants, got 1"));
+  const Tensor<float> bad({3, 5});
+  EXPECT_THAT(message_of<ShapeError>([&] { call(layer, x, nullptr, {}, {&bad}); }),
+              HasSubstr("constant 0 has shape [3, 5], expected [2, size]"));
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                layer.build({{2, 3, 4}, {2}});
+              }),
+              HasSubstr("constant 0 must be [batch, size]"));
+}
+
+TEST(RNNErrors, StatefulBatchChange) {
+  LSTMOptions o = lstm(2);
+  o.stateful = true;
+  LSTM<float> layer(o, "enc");
+  call(layer, Tensor<float>({4, 2, 3}));
+  EXPECT_EQ(message_of<StateError>([&] {
+              call(layer, Tensor<float>({3, 2, 3}));
+            }),
+            "LSTM 'enc': stateful layer was built for batch size 4, got 3");
+}
+
+TEST(RNNErrors, FixedDropoutMasks) {
+  LSTMOptions o = lstm(3);
+  o.dropout = 0.5;
+  LSTM<float> layer(o, "enc");
+  EXPECT_EQ(message_of<ShapeError>([&] { layer.set_fixed_dropout_masks({}, {}); }),
+            "LSTM 'enc': set_fixed_dropout_masks got 0 input and 0 recurrent masks, expected 1 and 0");
+  layer.set_fixed_dropout_masks({Tensor<float>({2, 4}, 1.0f)}, {});
+  const Tensor<float> x({2, 3, 5});
+  EXPECT_EQ(message_of<ShapeError>([&] { call(layer, x, nullptr, {}, {}, Mode::training); }),
+            "LSTM 'enc': fixed input dropout mask 0 has shape [2, 4], expected [2, 5]");
+  call(layer, x);  // inference ignores the masks
+}
+
+TEST(RNNErrors, OptionsAfterBuildAndNullCells) {
+  LSTM<float> layer(lstm(2), "enc");
+  layer.build({{1, 2, 3}});
+  EXPECT_EQ(message_of<StateError>([&] { layer.set_rnn_options(RNNOptions{}); }),
+            "LSTM 'enc': options can only change before the layer is built");
+  EXPECT_EQ(message_of<ConfigError>([] { RNN<float>(nullptr, {}, "r"); }), "RNN 'r': cell is null");
+  EXPECT_EQ(message_of<ConfigError>([] { StackedCells<float>({}); }), "StackedRNNCells: needs at least one cell");
+  std::vector<std::unique_ptr<Cell<float>>> cells;
+  cells.push_back(nullptr);
+  EXPECT_EQ(message_of<ConfigError>([&] { StackedCells<float>(std::move(cells)); }), "StackedRNNCells: cell 0 is null");
+}
+
+TEST(RNNErrors, SetWeightsChecksShapes) {
+  LSTM<float> layer(lstm(2), "enc");
+  layer.build({{1, 2, 3}});
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                layer.set_weights({Tensor<float>({3, 8}), Tensor<float>({2, 8})});
+              }),
+              HasSubstr("set_weights expected 3 arrays, got 2"));
+  EXPECT_THAT(message_of<ShapeError>([&] {
+                layer.set_weights({Tensor<float>({3, 8}), Tensor<float>({2, 8}), Tensor<float>({6})});
+              }),
+              HasSubstr("weight 2 ('bias') has shape [8], got an array of shape [6]"));
+}
+
+}  // namespace
+}  // namespace rnnx
