@@ -41,7 +41,13 @@ bool GRUCell<T>::per_gate_masks() const {
 
 template <class T>
 int GRUCell<T>::input_mask_count() const {
+  if (options_.whole_sequence_input_dropout) return 0;
   return cd::mask_count(options_.dropout, per_gate_masks(), kGRUGates);
+}
+
+template <class T>
+double GRUCell<T>::sequence_input_dropout() const {
+  return options_.whole_sequence_input_dropout ? options_.dropout : 0.0;
 }
 
 template <class T>

@@ -37,7 +37,13 @@ bool LSTMCell<T>::per_gate_masks() const {
 
 template <class T>
 int LSTMCell<T>::input_mask_count() const {
+  if (options_.whole_sequence_input_dropout) return 0;
   return cd::mask_count(options_.dropout, per_gate_masks(), kLSTMGates);
+}
+
+template <class T>
+double LSTMCell<T>::sequence_input_dropout() const {
+  return options_.whole_sequence_input_dropout ? options_.dropout : 0.0;
 }
 
 template <class T>

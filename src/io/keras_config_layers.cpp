@@ -210,12 +210,18 @@ std::unique_ptr<Layer<T>> make_recurrent(const KerasConfig& c) {
     static_cast<LSTMCellOptions&>(o) = lstm_options(c);
     LSTMCell<T>::validate(o, c.where());
     static_cast<RNNOptions&>(o) = rnn_options(c);
+    o.whole_sequence_input_dropout = keras::tf_keras_whole_sequence_input_dropout(
+        flavor_of(c.version()), false, o.activation, o.recurrent_activation, o.recurrent_dropout, o.unroll, o.use_bias,
+        false);
     layer = std::make_unique<LSTM<T>>(o, name);
   } else if (cn == "GRU") {
     GRUOptions o;
     static_cast<GRUCellOptions&>(o) = gru_options(c);
     GRUCell<T>::validate(o, c.where());
     static_cast<RNNOptions&>(o) = rnn_options(c);
+    o.whole_sequence_input_dropout = keras::tf_keras_whole_sequence_input_dropout(
+        flavor_of(c.version()), true, o.activation, o.recurrent_activation, o.recurrent_dropout, o.unroll, o.use_bias,
+        o.reset_after);
     layer = std::make_unique<GRU<T>>(o, name);
   } else if (cn == "SimpleRNN") {
     SimpleRNNOptions o;

@@ -100,7 +100,7 @@ void RNN<T>::reset_states() {
 
 template <class T>
 void RNN<T>::set_fixed_dropout_masks(std::vector<Tensor<T>> input, std::vector<Tensor<T>> recurrent) {
-  const auto want_in = static_cast<size_t>(cell_->input_mask_count());
+  const auto want_in = static_cast<size_t>(cell_->input_mask_count()) + (cell_->sequence_input_dropout() > 0.0 ? 1 : 0);
   const auto want_rec = static_cast<size_t>(cell_->recurrent_mask_count());
   if (input.size() != want_in || recurrent.size() != want_rec)
     throw ShapeError(this->where() + ": set_fixed_dropout_masks got " + std::to_string(input.size()) + " input and " +
@@ -119,31 +119,46 @@ void RNN<T>::clear_fixed_dropout_masks() {
 }
 
 template <class T>
-void RNN<T>::dropout_masks_for_call(int64_t batch, std::vector<Tensor<T>>& input, std::vector<Tensor<T>>& recurrent) {
-  const auto specs_in = cell_->input_dropout_masks();
-  const auto specs_rec = cell_->recurrent_dropout_masks();
-  auto fill = [&](const std::vector<typename Cell<T>::DropoutMaskSpec>& specs, const std::vector<Tensor<T>>& fixed,
+void RNN<T>::dropout_masks_for_call(int64_t batch, int64_t steps, Tensor<T>& whole_sequence,
+                                    std::vector<Tensor<T>>& input, std::vector<Tensor<T>>& recurrent) {
+  using Spec = typename Cell<T>::DropoutMaskSpec;
+  std::vector<Spec> specs_in = cell_->input_dropout_masks();
+  std::vector<Shape> shapes_in;
+  for (const Spec& s : specs_in) shapes_in.push_back({batch, s.width});
+  const double sequence_rate = cell_->sequence_input_dropout();
+  if (sequence_rate > 0.0) {
+    specs_in.insert(specs_in.begin(), Spec{cell_->input_size(), sequence_rate});
+    shapes_in.insert(shapes_in.begin(), {batch, steps, cell_->input_size()});
+  }
+  const std::vector<Spec> specs_rec = cell_->recurrent_dropout_masks();
+  std::vector<Shape> shapes_rec;
+  for (const Spec& s : specs_rec) shapes_rec.push_back({batch, s.width});
+
+  auto fill = [&](const std::vector<Spec>& specs, const std::vector<Shape>& shapes, const std::vector<Tensor<T>>& fixed,
                   const char* kind, std::vector<Tensor<T>>& out) {
     for (size_t k = 0; k < specs.size(); ++k) {
-      const Shape shape{batch, specs[k].width};
       if (fixed_masks_) {
-        if (k >= fixed.size() || fixed[k].shape() != shape)
+        if (k >= fixed.size() || fixed[k].shape() != shapes[k])
           throw ShapeError(this->where() + ": fixed " + kind + " dropout mask " + std::to_string(k) + " has shape " +
                            (k < fixed.size() ? to_string(fixed[k].shape()) : std::string("(missing)")) + ", expected " +
-                           to_string(shape));
+                           to_string(shapes[k]));
         out.push_back(fixed[k]);
         continue;
       }
       // Inverted dropout: keep with probability 1 - rate, scaled by 1 / (1 - rate).
-      Tensor<T> mask(shape);
+      Tensor<T> mask(shapes[k]);
       const double rate = specs[k].rate;
       const T scale = static_cast<T>(1.0 / (1.0 - rate));
       for (T& v : mask.values()) v = dropout_rng_.uniform() < rate ? T(0) : scale;
       out.push_back(std::move(mask));
     }
   };
-  fill(specs_in, fixed_input_masks_, "input", input);
-  fill(specs_rec, fixed_recurrent_masks_, "recurrent", recurrent);
+  fill(specs_in, shapes_in, fixed_input_masks_, "input", input);
+  fill(specs_rec, shapes_rec, fixed_recurrent_masks_, "recurrent", recurrent);
+  if (sequence_rate > 0.0) {
+    whole_sequence = std::move(input.front());
+    input.erase(input.begin());
+  }
 }
 
 template <class T>
@@ -206,8 +221,10 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   }
   if (options_.stateful) ensure_stateful_batch(batch);
 
+  Tensor<T> whole_sequence_mask;
   std::vector<Tensor<T>> input_masks, recurrent_masks;
-  if (in.mode == Mode::training) dropout_masks_for_call(batch, input_masks, recurrent_masks);
+  if (in.mode == Mode::training)
+    dropout_masks_for_call(batch, steps, whole_sequence_mask, input_masks, recurrent_masks);
   DropoutMasks<T> dropout;
   for (const auto& m : input_masks) dropout.input.push_back(m.data());
   for (const auto& m : recurrent_masks) dropout.recurrent.push_back(m.data());
@@ -215,7 +232,15 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   // Time-major input and its projection for all steps at once.
   const int64_t out_size = cell_->output_size(), proj_size = cell_->projection_size();
   Tensor<T> xt(Shape{steps, batch, features});
-  kernels::swap_leading_axes<T>(batch, steps, features, x.data(), xt.data());
+  if (!whole_sequence_mask.empty()) {
+    // Dropout of the whole input sequence, one mask per step (Cell::sequence_input_dropout).
+    Tensor<T> dropped(xs);
+    kernels::multiply_block<T>(1, x.size(), x.data(), x.size(), whole_sequence_mask.data(), x.size(), dropped.data(),
+                               x.size());
+    kernels::swap_leading_axes<T>(batch, steps, features, dropped.data(), xt.data());
+  } else {
+    kernels::swap_leading_axes<T>(batch, steps, features, x.data(), xt.data());
+  }
   Tensor<T> projected;
   if (proj_size > 0) {
     projected = Tensor<T>(Shape{steps * batch, proj_size});

@@ -364,6 +364,7 @@ TEST(StackedCells, StatesParamsAndMasksCellByCell) {
   GRUCellOptions g;
   g.units = 2;
   g.recurrent_dropout = 0.4;
+  g.per_gate_dropout_masks = false;  // Keras 3.0-3.7 behaviour: one shared recurrent mask
   std::vector<std::unique_ptr<Cell<float>>> cells;
   cells.push_back(std::make_unique<LSTMCell<float>>(l));
   cells.push_back(std::make_unique<GRUCell<float>>(g));
@@ -382,7 +383,7 @@ TEST(StackedCells, StatesParamsAndMasksCellByCell) {
   ASSERT_EQ(in.size(), 1u);
   EXPECT_EQ(in[0].width, 4);
   EXPECT_DOUBLE_EQ(in[0].rate, 0.2);
-  ASSERT_EQ(rec.size(), 1u);  // the GRU's (shared mask, per_gate_dropout_masks off)
+  ASSERT_EQ(rec.size(), 1u);  // the GRU's shared mask
   EXPECT_EQ(rec[0].width, 2);
   EXPECT_DOUBLE_EQ(rec[0].rate, 0.4);
   EXPECT_EQ(stack.clone_config()->state_sizes(), stack.state_sizes());

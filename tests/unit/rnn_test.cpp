@@ -6,8 +6,10 @@
 #include <set>
 
 #include "recurrent_reference.h"
+#include "rnnx/cells/keras_layout.h"
 #include "rnnx/cells/stacked_cells.h"
 #include "rnnx/core/error.h"
+#include "rnnx/kernels/kernels.h"
 #include "rnnx/layers/gru.h"
 #include "rnnx/layers/lstm.h"
 #include "rnnx/layers/simple_rnn.h"
@@ -473,6 +475,92 @@ TEST(RNNDropout, FixedMasksStayUntilCleared) {
   EXPECT_FALSE(layer.has_fixed_dropout_masks());
   const auto drawn = run(layer, ones, nullptr, {}, Mode::training).outputs[0];
   for (double v : drawn.values()) EXPECT_TRUE(v == 0.0 || v == 2.0);
+}
+
+// tf.keras 2 LSTM/GRU cuDNN path: one input mask [batch, steps, features] for the whole
+// sequence, applied before the cell (Cell::sequence_input_dropout).
+template <class Layer>
+void check_whole_sequence_dropout(Layer& layer, bool go_backwards) {
+  const Tensor<double> x = ref::random_tensor<double>({3, 4, 2}, 46);
+  layer.build({x.shape()});
+  EXPECT_EQ(layer.cell().input_mask_count(), 0);
+  EXPECT_DOUBLE_EQ(layer.cell().sequence_input_dropout(), 0.4);
+  Tensor<double> mask = random_masks<double>({{8, 0.4}}, 3, 47)[0].reshaped({3, 4, 2});
+  layer.set_fixed_dropout_masks({mask}, {});
+  const auto got = train(layer, x).outputs;
+  Tensor<double> dropped(x.shape());
+  for (int64_t i = 0; i < x.size(); ++i) dropped[i] = x[i] * mask[i];
+  const auto want = run(layer, dropped).outputs;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_TRUE(all_close(got[i], want[i], kExact)) << "gb " << go_backwards << " output " << i;
+  layer.set_fixed_dropout_masks({Tensor<double>({3, 2}, 1.0)}, {});
+  EXPECT_THROW(train(layer, x), ShapeError);
+}
+
+TEST(RNNDropout, WholeSequenceInputMask) {
+  for (bool gb : {false, true}) {
+    LSTMOptions l = lstm_options(3);
+    l.dropout = 0.4;
+    l.whole_sequence_input_dropout = true;
+    l.go_backwards = gb;
+    LSTM<double> lstm(l);
+    check_whole_sequence_dropout(lstm, gb);
+    GRUOptions g;
+    g.units = 2;
+    g.return_sequences = true;
+    g.dropout = 0.4;
+    g.whole_sequence_input_dropout = true;
+    g.go_backwards = gb;
+    GRU<double> gru(g);
+    check_whole_sequence_dropout(gru, gb);
+  }
+  EXPECT_TRUE(keras::tf_keras_whole_sequence_input_dropout(
+      keras::KerasFlavor::tf_keras, false, Activation{ActivationKind::tanh}, Activation{ActivationKind::sigmoid}, 0.0,
+      false, true, false));
+  EXPECT_FALSE(
+      keras::tf_keras_whole_sequence_input_dropout(keras::KerasFlavor::tf_keras, true, Activation{ActivationKind::tanh},
+                                                   Activation{ActivationKind::sigmoid}, 0.0, false, true, false));
+  EXPECT_FALSE(
+      keras::tf_keras_whole_sequence_input_dropout(keras::KerasFlavor::keras3, false, Activation{ActivationKind::tanh},
+                                                   Activation{ActivationKind::sigmoid}, 0.0, false, true, true));
+  EXPECT_FALSE(keras::tf_keras_whole_sequence_input_dropout(
+      keras::KerasFlavor::tf_keras, false, Activation{ActivationKind::tanh}, Activation{ActivationKind::sigmoid}, 0.1,
+      false, true, true));
+}
+
+// output = x, state = x: shows the input the cell received.
+class EchoCell : public Cell<double> {
+ public:
+  std::string class_name() const override { return "EchoCell"; }
+  std::vector<int64_t> state_sizes() const override { return {size_}; }
+  int64_t output_size() const override { return size_; }
+  void build(int64_t input_size, const std::vector<int64_t>&, Rng&) override { size_ = input_size; }
+  bool built() const override { return size_ > 0; }
+  int64_t input_size() const override { return size_; }
+  std::vector<Param<double>> params() override { return {}; }
+  void step(const CellStep<double>& s) const override {
+    kernels::copy_block<double>(s.batch, size_, s.x, size_, s.output, size_);
+    kernels::copy_block<double>(s.batch, size_, s.x, size_, s.new_states[0], size_);
+  }
+  double sequence_input_dropout() const override { return 0.5; }
+  std::unique_ptr<Cell<double>> clone_config() const override { return std::make_unique<EchoCell>(); }
+
+ private:
+  int64_t size_ = 0;
+};
+
+TEST(RNNDropout, DrawnWholeSequenceMaskChangesEveryStep) {
+  RNNOptions o;
+  o.return_sequences = true;
+  RNN<double> layer(std::make_unique<EchoCell>(), o);
+  const int64_t batch = 2, steps = 5, d = 64;
+  const auto y = train(layer, Tensor<double>({batch, steps, d}, 1.0)).outputs[0];
+  std::set<std::vector<double>> rows;
+  for (int64_t r = 0; r < batch * steps; ++r) {
+    rows.insert(std::vector<double>(y.values().begin() + r * d, y.values().begin() + (r + 1) * d));
+    for (int64_t j = 0; j < d; ++j) EXPECT_TRUE(y[r * d + j] == 0.0 || y[r * d + j] == 2.0);
+  }
+  EXPECT_EQ(rows.size(), static_cast<size_t>(batch * steps));
 }
 
 TEST(RNN, UnrollGivesTheSameNumbers) {

@@ -111,6 +111,12 @@ class Cell {
                                         {state_sizes().at(0), recurrent_dropout()});
   }
 
+  // Rate of a dropout mask [batch, steps, input_size] that the layer applies to the whole
+  // input sequence before the cell sees it: a different mask at every step (tf.keras 2
+  // LSTM/GRU layers on their cuDNN-compatible path; keras_layout.h). 0 = none. The layer
+  // draws it, or takes it as the first fixed input mask; it is not in DropoutMasks.
+  virtual double sequence_input_dropout() const { return 0.0; }
+
   // True if the cell reads CellStep::constants (Keras `constants`, tf.keras only).
   virtual bool accepts_constants() const { return false; }
 

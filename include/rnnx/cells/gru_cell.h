@@ -42,7 +42,12 @@ struct GRUCellOptions {
   std::optional<uint64_t> seed;
   // With implementation 1: one dropout mask per gate (3 input + 3 recurrent); see
   // LSTMCellOptions::per_gate_dropout_masks.
-  bool per_gate_dropout_masks = false;
+  bool per_gate_dropout_masks = true;
+  // Input dropout with one mask [batch, steps, features] for the whole sequence (a new mask
+  // every step), applied by the layer; the cell then takes no input masks. This is what
+  // tf.keras 2 GRU layers do on their cuDNN-compatible path
+  // (keras::tf_keras_whole_sequence_input_dropout()).
+  bool whole_sequence_input_dropout = false;
 };
 
 template <class T>
@@ -73,6 +78,7 @@ class GRUCell : public Cell<T> {
   double dropout() const override { return options_.dropout; }
   double recurrent_dropout() const override { return options_.recurrent_dropout; }
   int input_mask_count() const override;
+  double sequence_input_dropout() const override;
   int recurrent_mask_count() const override;
 
   std::unique_ptr<Cell<T>> clone_config() const override;

@@ -121,6 +121,20 @@ constexpr KerasFlavor keras_flavor(int major, int minor, bool tf_keras, bool tf_
   return minor < 8 && major == 3 ? KerasFlavor::keras3_early : KerasFlavor::keras3;
 }
 
+// Whether a tf.keras 2 (TF2 / tf_keras) LSTM or GRU *layer* applies input dropout to the
+// whole sequence with one [batch, steps, features] mask, a new one every step. It does when
+// its arguments allow the cuDNN kernel - activation tanh, recurrent_activation sigmoid,
+// recurrent_dropout 0, unroll false, use_bias, and for GRU reset_after - on every device
+// (tf_keras/layers/rnn/lstm.py LSTM.call, gru.py GRU._defun_gru_call). Keras 3 broadcasts
+// one [batch, features] mask over time instead; the RNN(LSTMCell) form never does this.
+constexpr bool tf_keras_whole_sequence_input_dropout(KerasFlavor flavor, bool gru, const Activation& activation,
+                                                     const Activation& recurrent_activation, double recurrent_dropout,
+                                                     bool unroll, bool use_bias, bool reset_after) {
+  return flavor == KerasFlavor::tf_keras && activation.kind == ActivationKind::tanh &&
+         recurrent_activation.kind == ActivationKind::sigmoid && recurrent_dropout == 0.0 && !unroll && use_bias &&
+         (!gru || reset_after);
+}
+
 // The default recurrent activation of a flavor, with its hard_sigmoid formula.
 constexpr Activation default_recurrent_activation(KerasFlavor flavor) {
   const RecurrentDefaults d = recurrent_defaults(flavor);

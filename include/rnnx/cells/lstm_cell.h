@@ -46,7 +46,12 @@ struct LSTMCellOptions {
   // With implementation 1: one dropout mask per gate (4 input + 4 recurrent) instead of one
   // shared input and one shared recurrent mask. tf.keras, Keras 1/2 and Keras >= 3.8 draw
   // per-gate masks; Keras 3.0-3.7 shared them (keras_layout.h, recurrent_defaults()).
-  bool per_gate_dropout_masks = false;
+  bool per_gate_dropout_masks = true;
+  // Input dropout with one mask [batch, steps, features] for the whole sequence (a new mask
+  // every step), applied by the layer; the cell then takes no input masks. This is what
+  // tf.keras 2 LSTM layers do on their cuDNN-compatible path
+  // (keras::tf_keras_whole_sequence_input_dropout()).
+  bool whole_sequence_input_dropout = false;
 };
 
 template <class T>
@@ -81,6 +86,7 @@ class LSTMCell : public Cell<T> {
   double dropout() const override { return options_.dropout; }
   double recurrent_dropout() const override { return options_.recurrent_dropout; }
   int input_mask_count() const override;
+  double sequence_input_dropout() const override;
   int recurrent_mask_count() const override;
 
   std::unique_ptr<Cell<T>> clone_config() const override;

@@ -26,8 +26,8 @@
 //
 // Seeds: build() initialises the weights from Layer::seed(); training calls draw dropout
 // masks from a generator derived from the same seed, once per call (one mask per sample,
-// the same for every step). set_fixed_dropout_masks() replaces the drawn masks for all
-// following training calls (used to reproduce Keras masks).
+// the same for every step; except a cell's sequence_input_dropout(), a mask per step). set_fixed_dropout_masks()
+// replaces the drawn masks for all following training calls (used to reproduce Keras masks).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,7 +78,9 @@ class RNN : public Layer<T> {
   // Masks for every following training call, each [batch, width] with entries 0 or
   // 1/(1 - rate): `input` has cell().input_mask_count() masks, `recurrent`
   // cell().recurrent_mask_count(), in the order of cell().input_dropout_masks() /
-  // recurrent_dropout_masks(). Counts are checked here (ShapeError), shapes at call.
+  // recurrent_dropout_masks(). When cell().sequence_input_dropout() > 0, `input` starts
+  // with one more mask, [batch, steps, input_size], for the whole input sequence.
+  // Counts are checked here (ShapeError), shapes at call.
   void set_fixed_dropout_masks(std::vector<Tensor<T>> input, std::vector<Tensor<T>> recurrent);
   void clear_fixed_dropout_masks();
   bool has_fixed_dropout_masks() const { return fixed_masks_; }
@@ -91,7 +93,8 @@ class RNN : public Layer<T> {
   void check_sequence_shape(const Shape& shape) const;
   void ensure_stateful_batch(int64_t batch);
   // Fills `input` / `recurrent` with this call's dropout masks (training mode only).
-  void dropout_masks_for_call(int64_t batch, std::vector<Tensor<T>>& input, std::vector<Tensor<T>>& recurrent);
+  void dropout_masks_for_call(int64_t batch, int64_t steps, Tensor<T>& whole_sequence, std::vector<Tensor<T>>& input,
+                              std::vector<Tensor<T>>& recurrent);
 
   std::unique_ptr<Cell<T>> cell_;
   RNNOptions options_;
