@@ -36,6 +36,18 @@ void Layer<T>::set_weights(const std::vector<Tensor<T>>& weights) {
 }
 
 template <class T>
+LayerGrads<T> Layer<T>::backward(const std::vector<Tensor<T>>&) {
+  throw ConfigError(where() + ": this layer does not implement backward, so it cannot be trained");
+}
+
+template <class T>
+void Layer<T>::zero_grads() {
+  for (auto& p : params()) {
+    if (p.grad) p.grad->fill(T(0));
+  }
+}
+
+template <class T>
 int64_t Layer<T>::count_params() {
   int64_t n = 0;
   for (auto& p : params()) n += p.value->size();

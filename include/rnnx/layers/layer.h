@@ -37,6 +37,16 @@ struct LayerInputs {
   std::vector<const Mask*> input_masks{};
 };
 
+// Gradients of one call, parallel to its LayerInputs: one tensor per positional input,
+// per initial_state tensor and per constant (same shapes). Integer-valued inputs (Embedding
+// ids) get a zero gradient.
+template <class T>
+struct LayerGrads {
+  std::vector<Tensor<T>> inputs;
+  std::vector<Tensor<T>> initial_state;
+  std::vector<Tensor<T>> constants;
+};
+
 template <class T>
 struct LayerOutputs {
   std::vector<Tensor<T>> outputs;  // in the order Keras returns them
@@ -48,7 +58,7 @@ template <class T>
 struct Param {
   std::string name;
   Tensor<T>* value = nullptr;
-  Tensor<T>* grad = nullptr;  // may be null until training allocates it
+  Tensor<T>* grad = nullptr;  // same shape as value; allocated by the owner at build
   bool trainable = true;
 };
 
@@ -81,7 +91,24 @@ class Layer {
   // Convenience: one input, no mask, returns outputs[0].
   Tensor<T> operator()(const Tensor<T>& x, Mode mode = Mode::inference);
 
+  // Backpropagation (spec §2.5). Undoes the most recent training-mode call that has not
+  // been backpropagated yet: calls are kept on a stack and undone last-in first-out, so a
+  // layer shared by several graph nodes works when the model walks its graph backwards.
+  // `grad_outputs` is parallel to that call's outputs; an empty Tensor means "no gradient
+  // flows into this output" (zero). Parameter gradients ACCUMULATE (+=) into Param::grad;
+  // zero_grads() clears them. Requires: a training-mode call to undo (StateError otherwise);
+  // grad shapes equal to the output shapes (ShapeError otherwise).
+  // The default throws ConfigError: a user-defined layer that only does inference need not
+  // implement it.
+  virtual LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs);
+  // Drops the stored training calls without backpropagating (e.g. after evaluate in
+  // training mode); the default does nothing.
+  virtual void clear_tape() {}
+
   virtual std::vector<Param<T>> params() { return {}; }
+  // Sets every Param::grad to zero. Layers (and cells) allocate one gradient tensor per
+  // weight, shaped like it, when they build, so Param::grad is never null after build.
+  void zero_grads();
   std::vector<Tensor<T>> get_weights();
   void set_weights(const std::vector<Tensor<T>>& weights);
   int64_t count_params();
