@@ -78,7 +78,12 @@ std::string format_summary(const std::string& model_name, const std::vector<Summ
   };
   auto line = [&](const std::vector<std::string>& c) {
     std::string s = "|";
-    for (size_t j = 0; j < c.size(); ++j) s += " " + pad(c[j], width[j], j == 2) + " |";
+    for (size_t j = 0; j < c.size(); ++j) {
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on " " + string&&.
+      s += ' ';
+      s += pad(c[j], width[j], j == 2);
+      s += " |";
+    }
     return s + "\n";
   };
   std::string out = "Model: \"" + model_name + "\"\n" + rule('-') + line(header) + rule('=');
