@@ -9,7 +9,13 @@ Usage (from the repository root):
     KERAS_BACKEND=tensorflow /work/venv-oracle/bin/python python/make_goldens.py
 Options:
     --out DIR          output directory (default: tests/data/parity next to this script's repo)
+    --training-out DIR output directory of the `training` family (default: tests/data/training)
+    --files-out DIR    output directory of the `files` family (default: tests/data/files)
     --only FAM[,FAM]   only generate these families (does NOT wipe the other families)
+The `training` family (python/oracle/training_cases.py) writes its own folder, flat,
+with its own README.md; so does the `files` family (python/oracle/file_cases.py: Keras
+model files, --files-out DIR, default tests/data/files); every other family writes
+<out>/<family>/.
 """
 import argparse
 import os
@@ -31,6 +37,8 @@ REPO = os.path.dirname(HERE)
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "parity"))
+    ap.add_argument("--training-out", default=os.path.join(REPO, "tests", "data", "training"))
+    ap.add_argument("--files-out", default=os.path.join(REPO, "tests", "data", "files"))
     ap.add_argument("--only", default="")
     args = ap.parse_args()
 
@@ -53,7 +61,8 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
     from oracle import common, runner
-    from oracle import k3_rnn, k3_models, tfk_cases
+    from oracle import k3_rnn, k3_models, tfk_cases, training_cases
+    from oracle import file_cases
     common.VERSIONS.update(keras=keras.__version__, tensorflow=tf.__version__,
                            tf_keras=tf_keras.__version__)
     runner.init_libs(keras, tf, tf_keras)
@@ -71,6 +80,8 @@ def main():
         ("models", k3_models.models_cases),
         ("custom_cell", tfk_cases.custom_cell_cases),
         ("tf1", tfk_cases.tf1_cases),
+        (training_cases.FAMILY, training_cases.training_cases),
+        (file_cases.FAMILY, None),  # writes model files, not Golden cases (below)
     ]
     only = [f for f in args.only.split(",") if f]
     unknown = set(only) - {f for f, _ in families}
@@ -78,11 +89,17 @@ def main():
         sys.exit("unknown families: %s" % sorted(unknown))
 
     out_root = os.path.abspath(args.out)
+    training_root = os.path.abspath(args.training_out)
     if only:
         for f in only:
-            shutil.rmtree(os.path.join(out_root, f), ignore_errors=True)
+            if f not in (training_cases.FAMILY, file_cases.FAMILY):
+                shutil.rmtree(os.path.join(out_root, f), ignore_errors=True)
     else:
         shutil.rmtree(out_root, ignore_errors=True)
+    if not only or training_cases.FAMILY in only:
+        shutil.rmtree(training_root, ignore_errors=True)
+        os.makedirs(training_root, exist_ok=True)
+        training_cases.write_readme(training_root, np.__version__)
     os.makedirs(out_root, exist_ok=True)
 
     t0 = time.time()
@@ -91,13 +108,19 @@ def main():
         if only and fam not in only:
             continue
         t = time.time()
+        if fam == file_cases.FAMILY:
+            files_root = os.path.abspath(args.files_out)
+            shutil.rmtree(files_root, ignore_errors=True)
+            counts[fam] = file_cases.generate(files_root, dict(common.VERSIONS))
+            print("%-14s %4d files  %6.1fs" % (fam, counts[fam], time.time() - t), flush=True)
+            continue
         goldens = fn()
         names = set()
         for g in goldens:
             assert g.family == fam, (g.family, fam)
             assert g.case not in names, "duplicate case %s/%s" % (fam, g.case)
             names.add(g.case)
-            g.write(out_root)
+            g.write(training_root if fam == training_cases.FAMILY else out_root)
         counts[fam] = len(goldens)
         print("%-14s %4d cases  %6.1fs" % (fam, len(goldens), time.time() - t), flush=True)
 

@@ -3,6 +3,8 @@
 // every gated cell does (input projection and recurrent product, each with the dropout
 // masks of spec §3.5 / §2.4). Only kernels are called here.
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -103,6 +105,67 @@ void recurrent_gates(const T* h, int64_t batch, int64_t h_size, const T* r, int6
     kernels::gemm<T>(false, false, batch, units, h_size, T(1), tmp, h_size, r + g * units, ldr, beta, z + g * units,
                      ldz);
   }
+}
+
+// ---- Backward (spec §2.5). dz holds `gates` blocks of `units` columns, leading dimension
+// ldz; block g pairs with columns [g*units, (g+1)*units) of a weight with ldw columns. ----
+
+// dx = Σ_g (dz_g @ w_gᵀ) * mask_g[r % batch] + beta * dx over `rows` rows of `in` values:
+// the gradient of project_gates / recurrent_gates with respect to their x / h. `wt` is wᵀ,
+// [gates * units, in] (see transpose_into), so block g of w is rows g*units.. of wt and the
+// products stream rows. `tmp` holds rows * in values and is used only when masks are given.
+template <class T>
+void backprop_gates(const T* dz, int64_t ldz, int64_t rows, int64_t batch, int64_t in, const T* wt, int gates,
+                    int64_t units, std::span<const T* const> masks, T beta, T* dx, int64_t lddx, T* tmp) {
+  if (masks.empty()) {
+    kernels::gemm<T>(false, false, rows, in, gates * units, T(1), dz, ldz, wt, in, beta, dx, lddx);
+    return;
+  }
+  const int passes = masks.size() == 1 ? 1 : gates;  // a shared mask factors out of the sum
+  const int64_t cols = masks.size() == 1 ? gates * units : units;
+  for (int g = 0; g < passes; ++g) {
+    kernels::gemm<T>(false, false, rows, in, cols, T(1), dz + g * units, ldz, wt + g * units * in, in, T(0), tmp,
+                     in);
+    kernels::multiply_periodic_rows<T>(rows, in, tmp, in, masks[static_cast<size_t>(g)], batch, tmp, in);
+    if (g == 0 && beta == T(0))
+      kernels::copy_block<T>(rows, in, tmp, in, dx, lddx);
+    else
+      kernels::add_block<T>(rows, in, dx, lddx, tmp, in, dx, lddx);
+  }
+}
+
+// out = wᵀ for a 2-D weight w [r, c] (out becomes [c, r]); reuses out's storage when it
+// already has that shape.
+template <class T>
+void transpose_into(const Tensor<T>& w, Tensor<T>& out) {
+  const Shape shape{w.dim(1), w.dim(0)};
+  if (out.shape() != shape) out = Tensor<T>(shape);
+  kernels::swap_leading_axes<T>(w.dim(0), w.dim(1), 1, w.data(), out.data());
+}
+
+// dw[:, block g] += (x * mask_g[r % batch])ᵀ @ dz_g over `rows` rows of `in` values: the
+// weight gradient of project_gates / recurrent_gates. `tmp` holds rows * in values and is
+// used only when masks are given.
+template <class T>
+void accumulate_gate_weights(const T* x, int64_t ldx, int64_t rows, int64_t batch, int64_t in, const T* dz,
+                             int64_t ldz, int gates, int64_t units, std::span<const T* const> masks, T* dw,
+                             int64_t ldw, T* tmp) {
+  if (masks.empty()) {
+    kernels::gemm<T>(true, false, in, gates * units, rows, T(1), x, ldx, dz, ldz, T(1), dw, ldw);
+    return;
+  }
+  const int passes = masks.size() == 1 ? 1 : gates;
+  const int64_t cols = masks.size() == 1 ? gates * units : units;
+  for (int g = 0; g < passes; ++g) {
+    kernels::multiply_periodic_rows<T>(rows, in, x, ldx, masks[static_cast<size_t>(g)], batch, tmp, in);
+    kernels::gemm<T>(true, false, in, cols, rows, T(1), tmp, in, dz + g * units, ldz, T(1), dw + g * units, ldw);
+  }
+}
+
+// Allocates one zero gradient per weight, shaped like it (Param::grad, cell.h).
+template <class T>
+void allocate_grads(std::initializer_list<std::pair<const Tensor<T>*, Tensor<T>*>> pairs) {
+  for (const auto& [value, grad] : pairs) *grad = value->empty() ? Tensor<T>() : Tensor<T>(value->shape());
 }
 
 // Concatenates 1-D pieces into `out` (sizes must add up).

@@ -1,5 +1,7 @@
 #include "rnnx/cells/lstm_cell.h"
 
+#include <algorithm>
+
 #include "cells/gate_math.h"
 #include "rnnx/cells/keras_layout.h"
 #include "rnnx/core/error.h"
@@ -11,6 +13,11 @@ using keras::block_offset;
 using keras::kLSTMGates;
 using keras::LSTMGate;
 namespace cd = cells_detail;
+
+namespace {
+// Tape entries (tape_widths()).
+constexpr size_t kTapeZ = 0, kTapeGates = 1, kTapeC = 2, kTapeTanhC = 3;
+}  // namespace
 
 template <class T>
 void LSTMCell<T>::validate(const LSTMCellOptions& o, const std::string& where) {
@@ -81,14 +88,17 @@ void LSTMCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant
       initialize(options_.bias_initializer, bias_, rng);
     }
   }
+  cd::allocate_grads<T>(
+      {{&kernel_, &kernel_grad_}, {&recurrent_kernel_, &recurrent_kernel_grad_}, {&bias_, &bias_grad_}});
   input_size_ = input_size;
   built_ = true;
 }
 
 template <class T>
 std::vector<Param<T>> LSTMCell<T>::params() {
-  std::vector<Param<T>> out{{"kernel", &kernel_}, {"recurrent_kernel", &recurrent_kernel_}};
-  if (options_.use_bias) out.push_back({"bias", &bias_});
+  std::vector<Param<T>> out{{"kernel", &kernel_, &kernel_grad_},
+                            {"recurrent_kernel", &recurrent_kernel_, &recurrent_kernel_grad_}};
+  if (options_.use_bias) out.push_back({"bias", &bias_, &bias_grad_});
   return out;
 }
 
@@ -141,6 +151,8 @@ void LSTMCell<T>::step(const CellStep<T>& s) const {
   kernels::copy_block<T>(b, w, xp, w, z, w);
   cd::recurrent_gates<T>(h, b, u, recurrent_kernel_.data(), w, kLSTMGates, u, s.dropout.recurrent, T(1), z, w, h_tmp);
   if (options_.use_bias && implementation() == 2) kernels::add_row_vector<T>(z, b, w, w, bias_.data());
+  const bool record = !s.tape.empty();
+  if (record) kernels::copy_block<T>(b, w, z, w, s.tape[kTapeZ], w);
 
   T* zi = z + block_offset(LSTMGate::input, u);
   T* zf = z + block_offset(LSTMGate::forget, u);
@@ -157,8 +169,100 @@ void LSTMCell<T>::step(const CellStep<T>& s) const {
   // h' = o * φ(c')
   kernels::copy_block<T>(b, u, c_new, u, h_new, u);
   kernels::activate_block<T>(options_.activation, h_new, b, u, u);
+  if (record) {
+    kernels::copy_block<T>(b, w, z, w, s.tape[kTapeGates], w);
+    kernels::copy_block<T>(b, u, c_new, u, s.tape[kTapeC], u);
+    kernels::copy_block<T>(b, u, h_new, u, s.tape[kTapeTanhC], u);
+  }
   kernels::multiply_block<T>(b, u, zo, w, h_new, u, h_new, u);
   kernels::copy_block<T>(b, u, h_new, u, s.output, u);
+}
+
+template <class T>
+std::vector<int64_t> LSTMCell<T>::tape_widths() const {
+  const int64_t u = options_.units;
+  return {kLSTMGates * u, kLSTMGates * u, u, u};  // kTapeZ, kTapeGates, kTapeC, kTapeTanhC
+}
+
+template <class T>
+int64_t LSTMCell<T>::grad_width() const {
+  return kLSTMGates * options_.units;
+}
+
+template <class T>
+int64_t LSTMCell<T>::backward_scratch_size(int64_t batch) const {
+  return 4 * batch * options_.units;  // dh, dc, a product, the masked recurrent term
+}
+
+template <class T>
+void LSTMCell<T>::begin_backward() {
+  cd::transpose_into(kernel_, kernel_t_);
+  cd::transpose_into(recurrent_kernel_, recurrent_kernel_t_);
+}
+
+template <class T>
+void LSTMCell<T>::step_backward(const CellStepGrad<T>& g) const {
+  const int64_t b = g.batch, u = options_.units, w = kLSTMGates * u, ldz = g.ldz;
+  cd::ScratchCursor<T> scratch(g.scratch);
+  T* dh = scratch.take(b * u);
+  T* dc = scratch.take(b * u);
+  T* prod = scratch.take(b * u);
+  T* h_tmp = scratch.take(b * u);
+  const T* pre = g.tape[kTapeZ];
+  const T* gates = g.tape[kTapeGates];
+  const T* c_new = g.tape[kTapeC];
+  const T* tanh_c = g.tape[kTapeTanhC];
+  const T* c_prev = g.states[keras::kLSTMStateC];
+  const int64_t oi = block_offset(LSTMGate::input, u), of = block_offset(LSTMGate::forget, u),
+                oc = block_offset(LSTMGate::cell, u), oo = block_offset(LSTMGate::output, u);
+  const Activation& act = options_.activation;
+  const Activation& rec_act = options_.recurrent_activation;
+
+  // dh = dL/d output + dL/d h' (the output is h').
+  kernels::add_block<T>(b, u, g.d_output, u, g.d_new_states[keras::kLSTMStateH], u, dh, u);
+  // dc = dL/d c' + dh * o * φ'(c')
+  kernels::multiply_block<T>(b, u, dh, u, gates + oo, w, prod, u);
+  kernels::activation_backward_block<T>(act, b, u, c_new, u, tanh_c, u, prod, u, dc, u);
+  kernels::add_block<T>(b, u, dc, u, g.d_new_states[keras::kLSTMStateC], u, dc, u);
+  // dz_o = dh * φ(c') * σr'(z_o)
+  kernels::multiply_block<T>(b, u, dh, u, tanh_c, u, prod, u);
+  kernels::activation_backward_block<T>(rec_act, b, u, pre + oo, w, gates + oo, w, prod, u, g.dz + oo, ldz);
+  // dz_i = dc * g * σr'(z_i);  dz_f = dc * c * σr'(z_f);  dz_c = dc * i * φ'(z_c)
+  kernels::multiply_block<T>(b, u, dc, u, gates + oc, w, prod, u);
+  kernels::activation_backward_block<T>(rec_act, b, u, pre + oi, w, gates + oi, w, prod, u, g.dz + oi, ldz);
+  kernels::multiply_block<T>(b, u, dc, u, c_prev, u, prod, u);
+  kernels::activation_backward_block<T>(rec_act, b, u, pre + of, w, gates + of, w, prod, u, g.dz + of, ldz);
+  kernels::multiply_block<T>(b, u, dc, u, gates + oi, w, prod, u);
+  kernels::activation_backward_block<T>(act, b, u, pre + oc, w, gates + oc, w, prod, u, g.dz + oc, ldz);
+  // dc_prev = dc * f;  dh_prev = Σ_g (dz_g @ R_gᵀ) * recurrent mask_g
+  kernels::multiply_block<T>(b, u, dc, u, gates + of, w, g.d_states[keras::kLSTMStateC], u);
+  cd::backprop_gates<T>(g.dz, ldz, b, b, u, recurrent_kernel_t_.data(), kLSTMGates, u, g.dropout.recurrent, T(0),
+                        g.d_states[keras::kLSTMStateH], u, h_tmp);
+}
+
+template <class T>
+void LSTMCell<T>::backward_params(const CellSequenceGrad<T>& g) {
+  const int64_t u = options_.units, w = kLSTMGates * u, d = input_size_;
+  // Masked copies of x or h, only with dropout.
+  const bool masked = !g.dropout.input.empty() || !g.dropout.recurrent.empty();
+  std::vector<T> tmp(masked ? static_cast<size_t>(g.rows * std::max(d, u)) : 0);
+  cd::accumulate_gate_weights<T>(g.x, d, g.rows, g.batch, d, g.dz, g.ldz, kLSTMGates, u, g.dropout.input,
+                                 kernel_grad_.data(), w, tmp.data());
+  cd::accumulate_gate_weights<T>(g.states[keras::kLSTMStateH], u, g.rows, g.batch, u, g.dz, g.ldz, kLSTMGates, u,
+                                 g.dropout.recurrent, recurrent_kernel_grad_.data(), w, tmp.data());
+  if (options_.use_bias) kernels::accumulate_column_sums<T>(g.rows, w, g.dz, g.ldz, bias_grad_.data());
+}
+
+template <class T>
+void LSTMCell<T>::backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t batch, const DropoutMasks<T>& masks,
+                                  T* d_x, T* scratch) const {
+  cd::backprop_gates<T>(dz, ldz, rows, batch, input_size_, kernel_t_.data(), kLSTMGates, options_.units, masks.input,
+                        T(0), d_x, input_size_, scratch);
+}
+
+template <class T>
+int64_t LSTMCell<T>::backward_inputs_scratch_size(int64_t rows) const {
+  return input_mask_count() > 0 ? rows * input_size_ : 0;
 }
 
 template <class T>

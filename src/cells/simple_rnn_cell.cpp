@@ -1,5 +1,7 @@
 #include "rnnx/cells/simple_rnn_cell.h"
 
+#include <algorithm>
+
 #include "cells/gate_math.h"
 #include "rnnx/cells/keras_layout.h"
 #include "rnnx/core/error.h"
@@ -8,6 +10,11 @@
 namespace rnnx {
 
 namespace cd = cells_detail;
+
+namespace {
+// Tape entries (tape_widths()).
+constexpr size_t kTapePre = 0, kTapeH = 1;
+}  // namespace
 
 template <class T>
 void SimpleRNNCell<T>::validate(const SimpleRNNCellOptions& o, const std::string& where) {
@@ -41,14 +48,17 @@ void SimpleRNNCell<T>::build(int64_t input_size, const std::vector<int64_t>& con
     bias_ = Tensor<T>(keras::simple_rnn_bias_shape(u));
     initialize(options_.bias_initializer, bias_, rng);
   }
+  cd::allocate_grads<T>(
+      {{&kernel_, &kernel_grad_}, {&recurrent_kernel_, &recurrent_kernel_grad_}, {&bias_, &bias_grad_}});
   input_size_ = input_size;
   built_ = true;
 }
 
 template <class T>
 std::vector<Param<T>> SimpleRNNCell<T>::params() {
-  std::vector<Param<T>> out{{"kernel", &kernel_}, {"recurrent_kernel", &recurrent_kernel_}};
-  if (options_.use_bias) out.push_back({"bias", &bias_});
+  std::vector<Param<T>> out{{"kernel", &kernel_, &kernel_grad_},
+                            {"recurrent_kernel", &recurrent_kernel_, &recurrent_kernel_grad_}};
+  if (options_.use_bias) out.push_back({"bias", &bias_, &bias_grad_});
   return out;
 }
 
@@ -88,8 +98,65 @@ void SimpleRNNCell<T>::step(const CellStep<T>& s) const {
   kernels::copy_block<T>(b, u, xp, u, s.output, u);
   cd::recurrent_gates<T>(s.states[0], b, u, recurrent_kernel_.data(), u, 1, u, s.dropout.recurrent, T(1), s.output, u,
                          h_tmp);
+  if (!s.tape.empty()) kernels::copy_block<T>(b, u, s.output, u, s.tape[kTapePre], u);
   kernels::activate_block<T>(options_.activation, s.output, b, u, u);
+  if (!s.tape.empty()) kernels::copy_block<T>(b, u, s.output, u, s.tape[kTapeH], u);
   kernels::copy_block<T>(b, u, s.output, u, s.new_states[0], u);
+}
+
+template <class T>
+std::vector<int64_t> SimpleRNNCell<T>::tape_widths() const {
+  return {options_.units, options_.units};  // kTapePre, kTapeH
+}
+
+template <class T>
+int64_t SimpleRNNCell<T>::backward_scratch_size(int64_t batch) const {
+  return 2 * batch * options_.units;  // dh, the masked recurrent term
+}
+
+template <class T>
+void SimpleRNNCell<T>::begin_backward() {
+  cd::transpose_into(kernel_, kernel_t_);
+  cd::transpose_into(recurrent_kernel_, recurrent_kernel_t_);
+}
+
+template <class T>
+void SimpleRNNCell<T>::step_backward(const CellStepGrad<T>& g) const {
+  const int64_t b = g.batch, u = options_.units;
+  cd::ScratchCursor<T> scratch(g.scratch);
+  T* dh = scratch.take(b * u);
+  T* h_tmp = scratch.take(b * u);
+  // da = (dL/d output + dL/d h') * φ'(a);  dh_prev = (da @ Rᵀ) * recurrent mask
+  kernels::add_block<T>(b, u, g.d_output, u, g.d_new_states[0], u, dh, u);
+  kernels::activation_backward_block<T>(options_.activation, b, u, g.tape[kTapePre], u, g.tape[kTapeH], u, dh, u, g.dz,
+                                        g.ldz);
+  cd::backprop_gates<T>(g.dz, g.ldz, b, b, u, recurrent_kernel_t_.data(), 1, u, g.dropout.recurrent, T(0),
+                        g.d_states[0], u, h_tmp);
+}
+
+template <class T>
+void SimpleRNNCell<T>::backward_params(const CellSequenceGrad<T>& g) {
+  const int64_t u = options_.units, d = input_size_;
+  // Masked copies of x or h, only with dropout.
+  const bool masked = !g.dropout.input.empty() || !g.dropout.recurrent.empty();
+  std::vector<T> tmp(masked ? static_cast<size_t>(g.rows * std::max(d, u)) : 0);
+  cd::accumulate_gate_weights<T>(g.x, d, g.rows, g.batch, d, g.dz, g.ldz, 1, u, g.dropout.input, kernel_grad_.data(),
+                                 u, tmp.data());
+  cd::accumulate_gate_weights<T>(g.states[0], u, g.rows, g.batch, u, g.dz, g.ldz, 1, u, g.dropout.recurrent,
+                                 recurrent_kernel_grad_.data(), u, tmp.data());
+  if (options_.use_bias) kernels::accumulate_column_sums<T>(g.rows, u, g.dz, g.ldz, bias_grad_.data());
+}
+
+template <class T>
+void SimpleRNNCell<T>::backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t batch,
+                                       const DropoutMasks<T>& masks, T* d_x, T* scratch) const {
+  cd::backprop_gates<T>(dz, ldz, rows, batch, input_size_, kernel_t_.data(), 1, options_.units, masks.input, T(0), d_x,
+                        input_size_, scratch);
+}
+
+template <class T>
+int64_t SimpleRNNCell<T>::backward_inputs_scratch_size(int64_t rows) const {
+  return input_mask_count() > 0 ? rows * input_size_ : 0;
 }
 
 template <class T>

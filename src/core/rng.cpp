@@ -61,4 +61,18 @@ uint64_t Rng::below(uint64_t n) {
 
 Rng Rng::split() { return Rng(next_u64()); }
 
+Rng::State Rng::state() const {
+  State st;
+  for (int i = 0; i < 4; ++i) st.words[i] = s_[i];
+  st.has_spare = has_spare_;
+  st.spare = spare_;
+  return st;
+}
+
+void Rng::set_state(const State& state) {
+  for (int i = 0; i < 4; ++i) s_[i] = state.words[i];
+  has_spare_ = state.has_spare;
+  spare_ = state.spare;
+}
+
 }  // namespace rnnx

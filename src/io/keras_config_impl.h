@@ -54,10 +54,21 @@ std::unique_ptr<Layer<T>> build_layer(const KerasConfig& c);
 template <class T>
 std::unique_ptr<Cell<T>> build_cell(const KerasConfig& c);
 
+// A layer of a model built from a config, with the class name its config entry gave.
+template <class T>
+struct ConfigLayer {
+  std::string class_name;
+  std::shared_ptr<Layer<T>> layer;
+};
+
 // Sequential / Functional model from a model entry inside `doc` (keras_config_model.cpp).
+// If `layers_out` is given it receives the model's layers in config order (Keras
+// model.layers of the saving model; InputLayers and Keras 3 mask operations left out): the
+// order the .keras and legacy .h5 weight layouts follow (spec §8.1, §8.2).
 template <class T>
 std::unique_ptr<Model<T>> build_model(const std::shared_ptr<const Json>& doc, const Json& entry,
-                                      const KerasVersion& version, const std::string& context);
+                                      const KerasVersion& version, const std::string& context,
+                                      std::vector<ConfigLayer<T>>* layers_out = nullptr);
 
 }  // namespace detail
 }  // namespace rnnx

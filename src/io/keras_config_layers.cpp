@@ -200,6 +200,37 @@ void apply_layer_seed(const KerasConfig& c, Layer<T>& layer) {
   if (const auto s = c.get_optional_int("seed")) layer.set_seed(static_cast<uint64_t>(*s));
 }
 
+// tf.keras CuDNNLSTM / CuDNNGRU (TFK layers/rnn/cudnn_lstm.py, cudnn_gru.py): the cuDNN
+// kernels compute LSTM(tanh, sigmoid) and GRU(tanh, sigmoid, reset_after=True) with no
+// dropout, so they become those layers; their weights are stored in the cuDNN layout and
+// the file loaders convert them (spec §7, io/model_file.h). These classes have no
+// activation, dropout or reset_after arguments: such keys are not silently accepted.
+template <class T>
+std::unique_ptr<Layer<T>> make_cudnn(const KerasConfig& c) {
+  const bool lstm = c.class_name() == "CuDNNLSTM";
+  for (const char* k : {"activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout", "reset_after",
+                        "implementation", "unroll"})
+    if (c.contains(k)) c.fail(k, "is not an argument of " + c.class_name());
+  const Activation sigmoid = Activation::from_name("sigmoid", c.version().major);
+  if (lstm) {
+    LSTMOptions o;
+    static_cast<LSTMCellOptions&>(o) = lstm_options(c);
+    o.recurrent_activation = sigmoid;
+    LSTMCell<T>::validate(o, c.where());
+    static_cast<RNNOptions&>(o) = rnn_options(c);
+    o.whole_sequence_input_dropout = false;
+    return std::make_unique<LSTM<T>>(o, c.name());
+  }
+  GRUOptions o;
+  static_cast<GRUCellOptions&>(o) = gru_options(c);
+  o.recurrent_activation = sigmoid;
+  o.reset_after = true;
+  GRUCell<T>::validate(o, c.where());
+  static_cast<RNNOptions&>(o) = rnn_options(c);
+  o.whole_sequence_input_dropout = false;
+  return std::make_unique<GRU<T>>(o, c.name());
+}
+
 template <class T>
 std::unique_ptr<Layer<T>> make_recurrent(const KerasConfig& c) {
   const std::string& cn = c.class_name();
@@ -219,9 +250,9 @@ std::unique_ptr<Layer<T>> make_recurrent(const KerasConfig& c) {
     static_cast<GRUCellOptions&>(o) = gru_options(c);
     GRUCell<T>::validate(o, c.where());
     static_cast<RNNOptions&>(o) = rnn_options(c);
-    o.whole_sequence_input_dropout = keras::tf_keras_whole_sequence_input_dropout(
-        flavor_of(c.version()), true, o.activation, o.recurrent_activation, o.recurrent_dropout, o.unroll, o.use_bias,
-        o.reset_after);
+    o.whole_sequence_input_dropout =
+        keras::tf_keras_whole_sequence_input_dropout(flavor_of(c.version()), true, o.activation, o.recurrent_activation,
+                                                     o.recurrent_dropout, o.unroll, o.use_bias, o.reset_after);
     layer = std::make_unique<GRU<T>>(o, name);
   } else if (cn == "SimpleRNN") {
     SimpleRNNOptions o;
@@ -229,6 +260,8 @@ std::unique_ptr<Layer<T>> make_recurrent(const KerasConfig& c) {
     SimpleRNNCell<T>::validate(o, c.where());
     static_cast<RNNOptions&>(o) = rnn_options(c);
     layer = std::make_unique<SimpleRNN<T>>(o, name);
+  } else if (cn == "CuDNNLSTM" || cn == "CuDNNGRU") {
+    layer = make_cudnn<T>(c);
   } else if (cn == "RNN") {
     const KerasConfig cell_config = c.child("cell");
     std::unique_ptr<Cell<T>> cell;

@@ -87,6 +87,11 @@ std::vector<TensorKey> k3_tensor_list(const Json& j, const std::string& context)
     out.push_back(key_from_k3_tensor(j, context));
   } else if (j.is_array()) {
     for (const auto& e : j) {
+      if (e.is_array()) {  // Keras 3 StackedRNNCells: initial states nested per cell
+        const auto inner = k3_tensor_list(e, context);
+        out.insert(out.end(), inner.begin(), inner.end());
+        continue;
+      }
       if (!is_k3_tensor(e)) throw ConfigError(context + ": expected a tensor, got " + dump(e));
       out.push_back(key_from_k3_tensor(e, context));
     }
@@ -300,7 +305,7 @@ struct FunctionalBuild {
 
 template <class T>
 std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
-                                     const std::string& context) {
+                                     const std::string& context, std::vector<ConfigLayer<T>>* layers_out) {
   const KerasConfig mc = make_config(doc, entry, v, context);
   const Json& cfg = *find_key(entry, "config");
   auto model = std::make_unique<Model<T>>(mc.get_string("name", "functional"));
@@ -331,6 +336,7 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
       throw ConfigError(lctx + ": nested models are not supported by rnnx's config loader");
     fb.layers[lname] = build_layer<T>(lc);
     order.push_back(lname);
+    if (layers_out) layers_out->push_back({lc.class_name(), fb.layers[lname]});
     // Pass 2 material: this layer's calls.
     const std::string nctx0 = lc.where();
     std::vector<NodeSpec>& specs = fb.nodes[lname];
@@ -387,7 +393,7 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
 
 template <class T>
 std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
-                                     const std::string& context) {
+                                     const std::string& context, std::vector<ConfigLayer<T>>* layers_out) {
   const Json* cfg_ptr = find_key(entry, "config");
   // Keras <= 2.1 wrote the layer list itself as the config.
   const Json* layers = cfg_ptr && cfg_ptr->is_array() ? cfg_ptr : (cfg_ptr ? find_key(*cfg_ptr, "layers") : nullptr);
@@ -436,6 +442,7 @@ std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, con
     if (is_model_class(lc.class_name()) || lc.class_name() == "InputLayer")
       throw ConfigError(lctx + ": '" + lc.class_name() + "' inside a Sequential model is not supported by rnnx");
     std::shared_ptr<Layer<T>> layer = build_layer<T>(lc);
+    if (layers_out) layers_out->push_back({lc.class_name(), layer});
     const auto outs = model->call(layer, {*x});
     if (outs.size() != 1)
       throw ConfigError(lc.where() + ": a layer in a Sequential model must return one tensor, this one returns " +
@@ -450,19 +457,22 @@ std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, con
 
 template <class T>
 std::unique_ptr<Model<T>> build_model(const std::shared_ptr<const Json>& doc, const Json& entry,
-                                      const KerasVersion& version, const std::string& context) {
+                                      const KerasVersion& version, const std::string& context,
+                                      std::vector<ConfigLayer<T>>* layers_out) {
   const Json* cn = find_key(entry, "class_name");
   if (!cn || !cn->is_string()) throw ConfigError(context + ": model entry has no class_name");
   const std::string cls = cn->get<std::string>();
-  if (cls == "Sequential") return sequential<T>(doc, entry, version, context);
-  if (cls == "Functional" || cls == "Model") return functional<T>(doc, entry, version, context);
+  if (cls == "Sequential") return sequential<T>(doc, entry, version, context, layers_out);
+  if (cls == "Functional" || cls == "Model") return functional<T>(doc, entry, version, context, layers_out);
   throw ConfigError(context + ": class '" + cls + "' is not a model (expected Sequential or Functional)");
 }
 
 template std::unique_ptr<Model<float>> build_model<float>(const std::shared_ptr<const Json>&, const Json&,
-                                                          const KerasVersion&, const std::string&);
+                                                          const KerasVersion&, const std::string&,
+                                                          std::vector<ConfigLayer<float>>*);
 template std::unique_ptr<Model<double>> build_model<double>(const std::shared_ptr<const Json>&, const Json&,
-                                                            const KerasVersion&, const std::string&);
+                                                            const KerasVersion&, const std::string&,
+                                                            std::vector<ConfigLayer<double>>*);
 
 }  // namespace rnnx::detail
 

@@ -26,6 +26,21 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
 
+template <class T>
+void softmax_backward_block(int64_t m, int64_t n, const T* y, int64_t ldy, const T* dy, int64_t lddy, T* dx,
+                            int64_t lddx) {
+  for (int64_t i = 0; i < m; ++i) {
+    T dot = 0;
+    for (int64_t j = 0; j < n; ++j) dot += dy[i * lddy + j] * y[i * ldy + j];
+    for (int64_t j = 0; j < n; ++j) dx[i * lddx + j] = y[i * ldy + j] * (dy[i * lddy + j] - dot);
+  }
+}
+
+template void softmax_backward_block<float>(int64_t, int64_t, const float*, int64_t, const float*, int64_t, float*,
+                                            int64_t);
+template void softmax_backward_block<double>(int64_t, int64_t, const double*, int64_t, const double*, int64_t,
+                                             double*, int64_t);
+
 // ---- Element-wise block kernels: one element at a time, by full index. ----
 
 template <class T>
@@ -118,6 +133,35 @@ void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y) {
       for (int64_t k = 0; k < n; ++k) y[(i * b + j) * n + k] = x[(i * b + (b - 1 - j)) * n + k];
 }
 
+template <class T>
+void activation_backward_block(const Activation& a, int64_t m, int64_t n, const T* x, int64_t ldx, const T* y,
+                               int64_t ldy, const T* dy, int64_t lddy, T* dx, int64_t lddx) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      dx[i * lddx + j] = a.kind == ActivationKind::linear
+                             ? dy[i * lddy + j]
+                             : dy[i * lddy + j] * activate_derivative<T>(a, x[i * ldx + j], y[i * ldy + j]);
+}
+
+template <class T>
+void accumulate_column_sums(int64_t m, int64_t n, const T* a, int64_t lda, T* y) {
+  for (int64_t j = 0; j < n; ++j) {
+    T sum = y[j];
+    for (int64_t i = 0; i < m; ++i) sum += a[i * lda + j];
+    y[j] = sum;
+  }
+}
+
+template <class T>
+void clip_backward_block(int64_t m, int64_t n, const T* x, int64_t ldx, T lo, T hi, const T* dy, int64_t lddy, T* dx,
+                         int64_t lddx) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const T v = x[i * ldx + j];
+      dx[i * lddx + j] = v < lo || v > hi ? T(0) : dy[i * lddy + j];
+    }
+}
+
 #define RNNX_INSTANTIATE_ELEMENTWISE(T)                                                                          \
   template void copy_block<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                 \
   template void add_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);               \
@@ -133,7 +177,11 @@ void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y) {
                                T*, int64_t);                                                                     \
   template void multiply_periodic_rows<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);  \
   template void swap_leading_axes<T>(int64_t, int64_t, int64_t, const T*, T*);                                   \
-  template void reverse_middle_axis<T>(int64_t, int64_t, int64_t, const T*, T*);
+  template void reverse_middle_axis<T>(int64_t, int64_t, int64_t, const T*, T*);                                   \
+  template void activation_backward_block<T>(const Activation&, int64_t, int64_t, const T*, int64_t, const T*,   \
+                                             int64_t, const T*, int64_t, T*, int64_t);                           \
+  template void accumulate_column_sums<T>(int64_t, int64_t, const T*, int64_t, T*);                               \
+  template void clip_backward_block<T>(int64_t, int64_t, const T*, int64_t, T, T, const T*, int64_t, T*, int64_t);
 RNNX_INSTANTIATE_ELEMENTWISE(float)
 RNNX_INSTANTIATE_ELEMENTWISE(double)
 #undef RNNX_INSTANTIATE_ELEMENTWISE

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "layers/call_tape.h"
 #include "rnnx/core/error.h"
 #include "rnnx/core/rng.h"
 #include "rnnx/kernels/kernels.h"
@@ -176,28 +177,120 @@ LayerOutputs<T> Bidirectional<T>::call(const LayerInputs<T>& in) {
     fin.initial_state.assign(in.initial_state.begin(), in.initial_state.begin() + static_cast<std::ptrdiff_t>(nf));
     bin.initial_state.assign(in.initial_state.begin() + static_cast<std::ptrdiff_t>(nf), in.initial_state.end());
   }
+  const bool training = in.mode == Mode::training;
   LayerOutputs<T> yf = forward_->call(fin);
-  LayerOutputs<T> yb = backward_->call(bin);
+  LayerOutputs<T> yb, result;
   const bool sequences = forward_->rnn_options().return_sequences;
-
-  Tensor<T> y_fwd = std::move(yf.outputs[0]);
-  Tensor<T> y_bwd = std::move(yb.outputs[0]);
-  if (sequences) {
-    Tensor<T> flipped(y_bwd.shape());
-    kernels::reverse_middle_axis<T>(y_bwd.dim(0), y_bwd.dim(1), y_bwd.dim(2), y_bwd.data(), flipped.data());
-    y_bwd = std::move(flipped);
+  try {
+    yb = backward_->call(bin);
+    Tensor<T> y_fwd = std::move(yf.outputs[0]);
+    Tensor<T> y_bwd = std::move(yb.outputs[0]);
+    if (sequences) y_bwd = flip_time(y_bwd);
+    TapeEntry entry;
+    if (training && merge_mode_ == MergeMode::mul) {
+      entry.y_fwd = y_fwd;
+      entry.y_bwd = y_bwd;
+    }
+    if (merge_mode_ == MergeMode::none) {
+      result.outputs.push_back(std::move(y_fwd));
+      result.outputs.push_back(std::move(y_bwd));
+    } else {
+      result.outputs.push_back(merge(y_fwd, y_bwd));
+    }
+    for (size_t i = 1; i < yf.outputs.size(); ++i) result.outputs.push_back(std::move(yf.outputs[i]));
+    for (size_t i = 1; i < yb.outputs.size(); ++i) result.outputs.push_back(std::move(yb.outputs[i]));
+    if (training) {
+      for (const Tensor<T>& y : result.outputs) entry.output_shapes.push_back(y.shape());
+      tape_.push_back(std::move(entry));
+    }
+  } catch (...) {
+    // Keep the two directions' tapes in step with this layer's: drop what succeeded.
+    if (training) {
+      forward_->discard_latest_training_call();
+      if (!yb.outputs.empty()) backward_->discard_latest_training_call();
+    }
+    throw;
   }
-  LayerOutputs<T> result;
-  if (merge_mode_ == MergeMode::none) {
-    result.outputs.push_back(std::move(y_fwd));
-    result.outputs.push_back(std::move(y_bwd));
-  } else {
-    result.outputs.push_back(merge(y_fwd, y_bwd));
-  }
-  for (size_t i = 1; i < yf.outputs.size(); ++i) result.outputs.push_back(std::move(yf.outputs[i]));
-  for (size_t i = 1; i < yb.outputs.size(); ++i) result.outputs.push_back(std::move(yb.outputs[i]));
   if (sequences && in.mask != nullptr && !in.mask->empty()) result.mask = *in.mask;
   return result;
+}
+
+template <class T>
+LayerGrads<T> Bidirectional<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs, detail::tape_top(tape_, this->where()).output_shapes);
+  const TapeEntry e = detail::tape_pop(tape_);
+  const bool sequences = forward_->rnn_options().return_sequences;
+  const size_t n_merged = merge_mode_ == MergeMode::none ? 2 : 1;
+
+  // Split the merged output's gradient into the two directions' (time-aligned) parts.
+  Tensor<T> g_fwd, g_bwd;
+  const Tensor<T>& g = grad_outputs[0];
+  if (merge_mode_ == MergeMode::none) {
+    g_fwd = grad_outputs[0];
+    g_bwd = grad_outputs[1];
+  } else if (!g.empty()) {
+    const int64_t n = g.size();
+    switch (merge_mode_) {
+      case MergeMode::concat: {
+        const int64_t width = g.dim(-1), nf = forward_->cell().output_size(), nb = width - nf, rows = n / width;
+        Shape fs = g.shape(), bs = g.shape();
+        fs.back() = nf;
+        bs.back() = nb;
+        g_fwd = Tensor<T>(fs);
+        g_bwd = Tensor<T>(bs);
+        kernels::copy_block<T>(rows, nf, g.data(), width, g_fwd.data(), nf);
+        kernels::copy_block<T>(rows, nb, g.data() + nf, width, g_bwd.data(), nb);
+        break;
+      }
+      case MergeMode::sum:
+        g_fwd = g;
+        g_bwd = g;
+        break;
+      case MergeMode::ave:
+        g_fwd = g;
+        kernels::scale_block<T>(g_fwd.data(), 1, n, n, T(0.5));
+        g_bwd = g_fwd;
+        break;
+      case MergeMode::mul:
+        g_fwd = Tensor<T>(g.shape());
+        g_bwd = Tensor<T>(g.shape());
+        kernels::multiply_block<T>(1, n, g.data(), n, e.y_bwd.data(), n, g_fwd.data(), n);
+        kernels::multiply_block<T>(1, n, g.data(), n, e.y_fwd.data(), n, g_bwd.data(), n);
+        break;
+      case MergeMode::none:
+        break;
+    }
+  }
+  // The backward direction's sequence was flipped to time order; flip its gradient back.
+  if (sequences && !g_bwd.empty()) g_bwd = flip_time(g_bwd);
+
+  const size_t nf = forward_->rnn_options().return_state ? forward_->cell().state_sizes().size() : 0;
+  std::vector<Tensor<T>> fwd_grads{std::move(g_fwd)}, bwd_grads{std::move(g_bwd)};
+  for (size_t i = n_merged; i < grad_outputs.size(); ++i)
+    (i < n_merged + nf ? fwd_grads : bwd_grads).push_back(grad_outputs[i]);
+  LayerGrads<T> gf = forward_->backward(fwd_grads);
+  LayerGrads<T> gb = backward_->backward(bwd_grads);
+
+  LayerGrads<T> grads = std::move(gf);
+  for (size_t i = 0; i < grads.inputs.size(); ++i) detail::accumulate_grad(grads.inputs[i], std::move(gb.inputs[i]));
+  for (size_t i = 0; i < grads.constants.size(); ++i)
+    detail::accumulate_grad(grads.constants[i], std::move(gb.constants[i]));
+  for (auto& s : gb.initial_state) grads.initial_state.push_back(std::move(s));
+  return grads;
+}
+
+template <class T>
+void Bidirectional<T>::clear_tape() {
+  tape_.clear();
+  forward_->clear_tape();
+  backward_->clear_tape();
+}
+
+template <class T>
+Tensor<T> Bidirectional<T>::flip_time(const Tensor<T>& y) {
+  Tensor<T> flipped(y.shape());
+  kernels::reverse_middle_axis<T>(y.dim(0), y.dim(1), y.dim(2), y.data(), flipped.data());
+  return flipped;
 }
 
 template <class T>

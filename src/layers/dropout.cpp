@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 
 namespace rnnx {
@@ -49,27 +50,10 @@ std::vector<Shape> Dropout<T>::compute_output_shapes(const std::vector<Shape>& i
 }
 
 template <class T>
-LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
-  detail::expect_input_count(this->where(), in.inputs.size(), 1);
-  const Tensor<T>& x = detail::input_at(this->where(), in.inputs, 0);
-  build({x.shape()});
-  LayerOutputs<T> out;
-  if (in.mask) out.mask = *in.mask;
-  last_mask_ = Tensor<T>();
-  if (in.mode != Mode::training || options_.rate == 0.0) {
-    out.outputs.push_back(x);
-    return out;
-  }
-  const Shape noise = noise_shape_for(x.shape());
-  if (!rng_) rng_.emplace(this->seed());
-  const double keep = 1.0 - options_.rate;
-  const T scale = keep > 0.0 ? static_cast<T>(1.0 / keep) : T(0);
-  last_mask_ = Tensor<T>(noise);
-  for (auto& m : last_mask_.values()) m = rng_->uniform() < keep ? scale : T(0);
-
+void Dropout<T>::apply_mask(const Tensor<T>& x, const Tensor<T>& mask, Tensor<T>& y) {
   // y[i] = x[i] * mask[broadcast index of i]; walk the input in row-major order and map each
   // multi-index to the noise tensor (size-1 noise axes repeat).
-  Tensor<T>& y = out.outputs.emplace_back(x.shape());
+  const Shape& noise = mask.shape();
   const size_t rank = x.shape().size();
   std::vector<int64_t> index(rank, 0), noise_stride(rank, 0);
   int64_t stride = 1;
@@ -80,13 +64,59 @@ LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
   for (int64_t i = 0; i < x.size(); ++i) {
     int64_t j = 0;
     for (size_t a = 0; a < rank; ++a) j += index[a] * noise_stride[a];
-    y[i] = x[i] * last_mask_[j];
+    y[i] = x[i] * mask[j];
     for (size_t a = rank; a-- > 0;) {
       if (++index[a] < x.shape()[a]) break;
       index[a] = 0;
     }
   }
+}
+
+template <class T>
+LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
+  detail::expect_input_count(this->where(), in.inputs.size(), 1);
+  const Tensor<T>& x = detail::input_at(this->where(), in.inputs, 0);
+  build({x.shape()});
+  LayerOutputs<T> out;
+  if (in.mask) out.mask = *in.mask;
+  last_mask_ = Tensor<T>();
+  if (in.mode != Mode::training || options_.rate == 0.0) {
+    out.outputs.push_back(x);
+    if (in.mode == Mode::training) tape_.push_back({x.shape(), Tensor<T>()});
+    return out;
+  }
+  const Shape noise = noise_shape_for(x.shape());
+  if (!fixed_mask_.empty()) {
+    if (fixed_mask_.shape() != noise)
+      throw ShapeError(this->where() + ": the fixed dropout mask has shape " + to_string(fixed_mask_.shape()) +
+                       ", expected the noise shape " + to_string(noise) + " (input shape " + to_string(x.shape()) +
+                       ")");
+    last_mask_ = fixed_mask_;
+  } else {
+    if (!rng_) rng_.emplace(this->seed());
+    const double keep = 1.0 - options_.rate;
+    const T scale = keep > 0.0 ? static_cast<T>(1.0 / keep) : T(0);
+    last_mask_ = Tensor<T>(noise);
+    for (auto& m : last_mask_.values()) m = rng_->uniform() < keep ? scale : T(0);
+  }
+  apply_mask(x, last_mask_, out.outputs.emplace_back(x.shape()));
+  tape_.push_back({x.shape(), last_mask_});
   return out;
+}
+
+template <class T>
+LayerGrads<T> Dropout<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs, {detail::tape_top(tape_, this->where()).shape});
+  const Call call = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  const Tensor<T>& dy = grad_outputs[0];
+  if (dy.empty())
+    g.inputs.emplace_back(call.shape);
+  else if (call.mask.empty())
+    g.inputs.push_back(dy);
+  else
+    apply_mask(dy, call.mask, g.inputs.emplace_back(call.shape));
+  return g;
 }
 
 template class Dropout<float>;

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <sstream>
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 #include "rnnx/core/error.h"
 #include "rnnx/core/rng.h"
+#include "rnnx/kernels/kernels.h"
 
 namespace rnnx {
 
@@ -32,6 +34,7 @@ void Embedding<T>::build(const std::vector<Shape>& input_shapes) {
   Rng rng(this->seed());
   embeddings_ = Tensor<T>({options_.input_dim, options_.output_dim});
   initialize(options_.embeddings_initializer, embeddings_, rng);
+  embeddings_grad_ = Tensor<T>(embeddings_.shape());
   this->set_built();
 }
 
@@ -68,13 +71,33 @@ LayerOutputs<T> Embedding<T>::call(const LayerInputs<T>& in) {
     out.mask = Mask(ids.shape());
     for (int64_t i = 0; i < ids.size(); ++i) out.mask[i] = ids[i] != T(0);
   }
+  if (in.mode == Mode::training) tape_.push_back(ids);
   return out;
+}
+
+template <class T>
+LayerGrads<T> Embedding<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  const int64_t dim = options_.output_dim;
+  Shape out_shape = detail::tape_top(tape_, this->where()).shape();
+  out_shape.push_back(dim);
+  detail::check_grad_outputs(this->where(), grad_outputs, {out_shape});
+  const Tensor<T> ids = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  g.inputs.emplace_back(ids.shape());  // ids are not differentiable
+  const Tensor<T>& dy = grad_outputs[0];
+  if (dy.empty()) return g;
+  for (int64_t i = 0; i < ids.size(); ++i) {  // ids were checked by the call
+    T* row = embeddings_grad_.data() + static_cast<int64_t>(ids[i]) * dim;
+    kernels::add_block<T>(1, dim, row, dim, dy.data() + i * dim, dim, row, dim);
+  }
+  return g;
 }
 
 template <class T>
 std::vector<Param<T>> Embedding<T>::params() {
   if (!this->built()) return {};
-  return {{"embeddings", &embeddings_}};
+  return {{"embeddings", &embeddings_, &embeddings_grad_, true, options_.embeddings_regularizer,
+           options_.embeddings_constraint}};
 }
 
 template class Embedding<float>;

@@ -1,5 +1,6 @@
 #include "rnnx/layers/input_layer.h"
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 
 namespace rnnx {
@@ -50,7 +51,20 @@ LayerOutputs<T> InputLayer<T>::call(const LayerInputs<T>& in) {
   LayerOutputs<T> out;
   out.outputs.push_back(x);
   if (in.mask) out.mask = *in.mask;
+  if (in.mode == Mode::training) tape_.push_back(x.shape());
   return out;
+}
+
+template <class T>
+LayerGrads<T> InputLayer<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs, {detail::tape_top(tape_, this->where())});
+  const Shape shape = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  if (grad_outputs[0].empty())
+    g.inputs.emplace_back(shape);
+  else
+    g.inputs.push_back(grad_outputs[0]);
+  return g;
 }
 
 template class InputLayer<float>;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
+#include "rnnx/kernels/kernels.h"
 
 namespace rnnx {
 
@@ -41,7 +43,23 @@ LayerOutputs<T> Masking<T>::call(const LayerInputs<T>& in) {
     out.mask[s] = keep;
     if (keep) std::copy(row, row + features, y.data() + s * features);  // masked steps stay 0
   }
+  if (in.mode == Mode::training) tape_.push_back({x.shape(), out.mask});
   return out;
+}
+
+template <class T>
+LayerGrads<T> Masking<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs, {detail::tape_top(tape_, this->where()).shape});
+  const Call call = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  Tensor<T>& dx = g.inputs.emplace_back(call.shape);
+  const Tensor<T>& dy = grad_outputs[0];
+  if (dy.empty()) return g;
+  const int64_t features = call.shape.back();
+  const std::vector<T> zeros(static_cast<size_t>(features), T(0));
+  kernels::select_rows<T>(call.mask.size(), features, call.mask.data(), 1, dy.data(), features, zeros.data(), 0,
+                          dx.data(), features);
+  return g;
 }
 
 template class Masking<float>;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 #include "rnnx/kernels/kernels.h"
 
@@ -33,6 +34,21 @@ void concat_along(size_t axis, const std::vector<const U*>& parts, const std::ve
     for (size_t i = 0; i < parts.size(); ++i) {
       const int64_t chunk = shapes[i][axis] * inner;
       out = std::copy(parts[i] + o * chunk, parts[i] + (o + 1) * chunk, out);
+    }
+}
+
+// The inverse of concat_along: cuts `in` along `axis` into parts of the given shapes.
+template <class U>
+void split_along(size_t axis, const U* in, const std::vector<Shape>& shapes, const std::vector<U*>& parts) {
+  const Shape& s0 = shapes[0];
+  int64_t outer = 1;
+  for (size_t a = 0; a < axis; ++a) outer *= s0[a];
+  const int64_t inner = detail::trailing_size(s0, axis + 1);
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const int64_t chunk = shapes[i][axis] * inner;
+      std::copy(in, in + chunk, parts[i] + o * chunk);
+      in += chunk;
     }
 }
 
@@ -120,10 +136,15 @@ LayerOutputs<T> Concatenate<T>::call(const LayerInputs<T>& in) {
   std::vector<const T*> parts;
   for (const Tensor<T>* x : in.inputs) parts.push_back(x->data());
   concat_along<T>(axis, parts, shapes, y.data());
+  // Kept only once the call cannot throw any more (at each return).
+  const bool keep = in.mode == Mode::training;
 
   bool any_mask = false;
   for (size_t i = 0; i < in.inputs.size(); ++i) any_mask = any_mask || mask_at(in, i) != nullptr;
-  if (!any_mask) return out;
+  if (!any_mask) {
+    if (keep) tape_.push_back(shapes);
+    return out;
+  }
   std::vector<Mask> wide;
   std::vector<const uint8_t*> mask_parts;
   for (size_t i = 0; i < in.inputs.size(); ++i) wide.push_back(widen_mask(this->where(), mask_at(in, i), shapes[i]));
@@ -135,7 +156,21 @@ LayerOutputs<T> Concatenate<T>::call(const LayerInputs<T>& in) {
   for (int64_t i = 0; i < out.mask.size(); ++i)
     out.mask[i] =
         std::any_of(joined.data() + i * features, joined.data() + (i + 1) * features, [](uint8_t v) { return v != 0; });
+  if (keep) tape_.push_back(shapes);
   return out;
+}
+
+template <class T>
+LayerGrads<T> Concatenate<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  const std::vector<Shape>& top = detail::tape_top(tape_, this->where());
+  detail::check_grad_outputs(this->where(), grad_outputs, compute_output_shapes(top));
+  const std::vector<Shape> shapes = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  std::vector<T*> parts;
+  for (const Shape& s : shapes) parts.push_back(g.inputs.emplace_back(s).data());
+  const Tensor<T>& dy = grad_outputs[0];
+  if (!dy.empty()) split_along<T>(resolve_axis(shapes[0].size(), shapes), dy.data(), shapes, parts);
+  return g;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,15 +201,20 @@ std::vector<Shape> Add<T>::compute_output_shapes(const std::vector<Shape>& input
 
 template <class T>
 LayerOutputs<T> Add<T>::call(const LayerInputs<T>& in) {
-  compute_output_shapes(shapes_of(this->where(), in.inputs));  // checks the shapes
+  const std::vector<Shape> shapes = shapes_of(this->where(), in.inputs);
+  compute_output_shapes(shapes);  // checks the shapes
   this->set_built();
+  const bool keep = in.mode == Mode::training;  // kept at each return, once nothing can throw
   LayerOutputs<T> out;
   Tensor<T>& y = out.outputs.emplace_back(*in.inputs[0]);
   for (size_t i = 1; i < in.inputs.size(); ++i)
     kernels::add_block<T>(1, y.size(), y.data(), y.size(), in.inputs[i]->data(), y.size(), y.data(), y.size());
   bool all_masked = true;
   for (size_t i = 0; i < in.inputs.size(); ++i) all_masked = all_masked && mask_at(in, i) != nullptr;
-  if (!all_masked) return out;
+  if (!all_masked) {
+    if (keep) tape_.push_back(shapes);
+    return out;
+  }
   out.mask = *mask_at(in, 0);
   for (size_t i = 1; i < in.inputs.size(); ++i) {
     const Mask& m = *mask_at(in, i);
@@ -183,7 +223,23 @@ LayerOutputs<T> Add<T>::call(const LayerInputs<T>& in) {
                        to_string(m.shape()));
     for (int64_t j = 0; j < m.size(); ++j) out.mask[j] = out.mask[j] || m[j];
   }
+  if (keep) tape_.push_back(shapes);
   return out;
+}
+
+template <class T>
+LayerGrads<T> Add<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  const std::vector<Shape>& top = detail::tape_top(tape_, this->where());
+  detail::check_grad_outputs(this->where(), grad_outputs, {top[0]});
+  const std::vector<Shape> shapes = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  for (const Shape& s : shapes) {
+    if (grad_outputs[0].empty())
+      g.inputs.emplace_back(s);
+    else
+      g.inputs.push_back(grad_outputs[0]);
+  }
+  return g;
 }
 
 template class Concatenate<float>;

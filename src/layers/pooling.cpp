@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 
 namespace rnnx {
@@ -49,6 +50,12 @@ const Tensor<T>& GlobalPooling1D<T>::check_call(const LayerInputs<T>& in, Geomet
 }
 
 template <class T>
+typename GlobalPooling1D<T>::Call GlobalPooling1D<T>::pop_call(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs, {output_shape(detail::tape_top(tape_, this->where()).shape)});
+  return detail::tape_pop(tape_);
+}
+
+template <class T>
 LayerOutputs<T> GlobalMaxPooling1D<T>::call(const LayerInputs<T>& in) {
   typename GlobalPooling1D<T>::Geometry g;
   const Tensor<T>& x = this->check_call(in, g);
@@ -65,7 +72,33 @@ LayerOutputs<T> GlobalMaxPooling1D<T>::call(const LayerInputs<T>& in) {
       y[b * g.features + f] = m;
     }
   }
+  if (in.mode == Mode::training) this->tape_.push_back({x.shape(), g, x, y, Mask()});
   return out;
+}
+
+template <class T>
+LayerGrads<T> GlobalMaxPooling1D<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  const typename GlobalPooling1D<T>::Call c = this->pop_call(grad_outputs);
+  const auto& g = c.g;
+  LayerGrads<T> grads;
+  Tensor<T>& dx = grads.inputs.emplace_back(c.shape);
+  const Tensor<T>& dy = grad_outputs[0];
+  if (dy.empty()) return grads;
+  // TF _MaxGrad: indicators (x == max) / their count, times dy.
+  for (int64_t b = 0; b < g.batch; ++b) {
+    const int64_t base = b * g.steps * g.features;
+    for (int64_t f = 0; f < g.features; ++f) {
+      const T m = c.y[b * g.features + f];
+      T count = 0;
+      for (int64_t t = 0; t < g.steps; ++t) count += T(c.x[base + t * g.step_stride + f * g.feature_stride] == m);
+      // In TF's order; a NaN max has count 0, so every step gets 0 / 0 * dy = NaN, as in TF.
+      for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t i = base + t * g.step_stride + f * g.feature_stride;
+        dx[i] = T(c.x[i] == m) / count * dy[b * g.features + f];
+      }
+    }
+  }
+  return grads;
 }
 
 template <class T>
@@ -91,7 +124,29 @@ LayerOutputs<T> GlobalAveragePooling1D<T>::call(const LayerInputs<T>& in) {
       y[b * g.features + f] = sum / count;
     }
   }
+  if (in.mode == Mode::training) this->tape_.push_back({x.shape(), g, Tensor<T>(), Tensor<T>(), mask ? *mask : Mask()});
   return out;
+}
+
+template <class T>
+LayerGrads<T> GlobalAveragePooling1D<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  const typename GlobalPooling1D<T>::Call c = this->pop_call(grad_outputs);
+  const auto& g = c.g;
+  LayerGrads<T> grads;
+  Tensor<T>& dx = grads.inputs.emplace_back(c.shape);
+  const Tensor<T>& dy = grad_outputs[0];
+  if (dy.empty()) return grads;
+  const bool masked = !c.mask.empty();
+  for (int64_t b = 0; b < g.batch; ++b) {
+    T count = 0;
+    for (int64_t t = 0; t < g.steps; ++t) count += masked ? T(c.mask[b * g.steps + t] != 0) : T(1);
+    for (int64_t t = 0; t < g.steps; ++t) {
+      const T w = masked ? T(c.mask[b * g.steps + t] != 0) : T(1);
+      for (int64_t f = 0; f < g.features; ++f)
+        dx[b * g.steps * g.features + t * g.step_stride + f * g.feature_stride] = dy[b * g.features + f] * w / count;
+    }
+  }
+  return grads;
 }
 
 template class GlobalPooling1D<float>;

@@ -1,5 +1,6 @@
 #include "rnnx/layers/reshape.h"
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 
 namespace rnnx {
@@ -54,7 +55,21 @@ LayerOutputs<T> Reshape<T>::call(const LayerInputs<T>& in) {
   build({x.shape()});
   LayerOutputs<T> out;
   out.outputs.push_back(x.reshaped(compute_output_shapes({x.shape()})[0]));
+  if (in.mode == Mode::training) tape_.push_back(x.shape());
   return out;
+}
+
+template <class T>
+LayerGrads<T> Reshape<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs,
+                             compute_output_shapes({detail::tape_top(tape_, this->where())}));
+  const Shape shape = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  if (grad_outputs[0].empty())
+    g.inputs.emplace_back(shape);
+  else
+    g.inputs.push_back(grad_outputs[0].reshaped(shape));
+  return g;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,6 +102,7 @@ LayerOutputs<T> Flatten<T>::call(const LayerInputs<T>& in) {
   build({x.shape()});
   const Shape out_shape = compute_output_shapes({x.shape()})[0];
   LayerOutputs<T> out;
+  if (in.mode == Mode::training) tape_.push_back(x.shape());
   if (options_.data_format == "channels_last" || x.rank() < 3) {
     out.outputs.push_back(x.reshaped(out_shape));
     return out;
@@ -102,6 +118,32 @@ LayerOutputs<T> Flatten<T>::call(const LayerInputs<T>& in) {
       for (int64_t r = 0; r < rest; ++r) yb[r * channels + c] = xb[c * rest + r];
   }
   return out;
+}
+
+template <class T>
+LayerGrads<T> Flatten<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs,
+                             compute_output_shapes({detail::tape_top(tape_, this->where())}));
+  const Shape shape = detail::tape_pop(tape_);
+  LayerGrads<T> g;
+  const Tensor<T>& dy = grad_outputs[0];
+  if (dy.empty()) {
+    g.inputs.emplace_back(shape);
+  } else if (options_.data_format == "channels_last" || shape.size() < 3) {
+    g.inputs.push_back(dy.reshaped(shape));
+  } else {
+    // channels_first: undo the forward move of element (c, rest) to (rest, c).
+    Tensor<T>& dx = g.inputs.emplace_back(shape);
+    const int64_t channels = shape[1];
+    const int64_t rest = detail::trailing_size(shape, 2);
+    for (int64_t b = 0; b < shape[0]; ++b) {
+      const T* yb = dy.data() + b * channels * rest;
+      T* xb = dx.data() + b * channels * rest;
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t r = 0; r < rest; ++r) xb[c * rest + r] = yb[r * channels + c];
+    }
+  }
+  return g;
 }
 
 template class Reshape<float>;

@@ -1,7 +1,9 @@
 #include "rnnx/layers/rnn.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "layers/call_tape.h"
 #include "rnnx/core/error.h"
 #include "rnnx/kernels/kernels.h"
 
@@ -277,6 +279,17 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   step.dropout = dropout;
   step.scratch = scratch.data();
 
+  // Training keeps the states every step reads and the cell's tape, for all steps.
+  const bool training = in.mode == Mode::training;
+  TapeEntry entry;
+  std::vector<int64_t> tape_widths;
+  if (training) {
+    for (int64_t size : state_sizes) entry.states.emplace_back(Shape{steps * batch, size});
+    tape_widths = cell_->tape_widths();
+    for (int64_t width : tape_widths) entry.cell_tape.emplace_back(Shape{steps * batch, width});
+    step.tape.resize(tape_widths.size());
+  }
+
   // The time loop: no allocation, only pointer moves.
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t t = options_.go_backwards ? steps - 1 - s : s;
@@ -285,6 +298,13 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
     for (size_t i = 0; i < n_states; ++i) {
       step.states[i] = cur[i].data();
       step.new_states[i] = next[i].data();
+    }
+    if (training) {
+      for (size_t i = 0; i < n_states; ++i)
+        kernels::copy_block<T>(batch, state_sizes[i], cur[i].data(), state_sizes[i],
+                               entry.states[i].data() + t * batch * state_sizes[i], state_sizes[i]);
+      for (size_t e = 0; e < tape_widths.size(); ++e)
+        step.tape[e] = entry.cell_tape[e].data() + t * batch * tape_widths[e];
     }
     T* out = output_slot(s);
     step.output = out;
@@ -312,7 +332,177 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   if (options_.stateful) states_ = cur;
   if (options_.return_state)
     for (auto& s : cur) result.outputs.push_back(std::move(s));
+  if (training) {
+    entry.batch = batch;
+    entry.steps = steps;
+    entry.x = std::move(xt);
+    entry.sequence_dropout = std::move(whole_sequence_mask);
+    entry.input_masks = std::move(input_masks);
+    entry.recurrent_masks = std::move(recurrent_masks);
+    if (mask != nullptr) entry.mask = *mask;
+    for (const Tensor<T>* c : in.constants) entry.constants.push_back(*c);
+    entry.initial_states = in.initial_state.size();
+    tape_.push_back(std::move(entry));
+  }
   return result;
+}
+
+template <class T>
+LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::tape_top(tape_, this->where());
+  if (!cell_->supports_backward())
+    throw ConfigError(this->where() + ": its cell " + cell_->class_name() +
+                      " does not implement backward (Cell::supports_backward), so the layer cannot be trained");
+  const int64_t batch = tape_.back().batch, steps = tape_.back().steps;
+  const int64_t features = cell_->input_size(), out_size = cell_->output_size();
+  const std::vector<int64_t> state_sizes = cell_->state_sizes();
+  const size_t n_states = state_sizes.size();
+  std::vector<Shape> output_shapes{options_.return_sequences ? Shape{batch, steps, out_size} : Shape{batch, out_size}};
+  if (options_.return_state)
+    for (int64_t size : state_sizes) output_shapes.push_back({batch, size});
+  detail::check_grad_outputs(this->where(), grad_outputs, output_shapes);
+  const TapeEntry e = detail::tape_pop(tape_);
+  cell_->begin_backward();
+
+  // Gradient of the output sequence, time-major in processing order like the forward's.
+  const Tensor<T>& d_out = grad_outputs[0];
+  Tensor<T> d_sequence;
+  if (options_.return_sequences && !d_out.empty()) {
+    d_sequence = Tensor<T>(Shape{steps, batch, out_size});
+    kernels::swap_leading_axes<T>(batch, steps, out_size, d_out.data(), d_sequence.data());
+  }
+  // d_next: gradients of the states after the current step (at first: of the final states).
+  std::vector<Tensor<T>> d_next, d_prev, d_next_cell;
+  int64_t widest = out_size;
+  for (size_t i = 0; i < n_states; ++i) {
+    const Tensor<T>* given = options_.return_state && !grad_outputs[1 + i].empty() ? &grad_outputs[1 + i] : nullptr;
+    d_next.push_back(given != nullptr ? *given : Tensor<T>(Shape{batch, state_sizes[i]}));
+    d_prev.emplace_back(Shape{batch, state_sizes[i]});
+    d_next_cell.emplace_back(Shape{batch, state_sizes[i]});
+    widest = std::max(widest, state_sizes[i]);
+  }
+  // d_step_out: gradient of the current step's output; carry: what a masked step passes to
+  // the output it repeated (spec §2.5); zeros: one zero row (leading dimension 0).
+  Tensor<T> d_step_out(Shape{batch, out_size}), d_cell_out(Shape{batch, out_size}), carry(Shape{batch, out_size});
+  Tensor<T> zeros(Shape{widest});
+  const int64_t gw = cell_->grad_width(), rows = steps * batch;
+  Tensor<T> dz(Shape{rows, gw});
+  std::vector<Tensor<T>> d_constants;
+  for (const Tensor<T>& c : e.constants) d_constants.emplace_back(c.shape());
+  std::vector<T> scratch(static_cast<size_t>(cell_->backward_scratch_size(batch)));
+
+  DropoutMasks<T> dropout;
+  for (const auto& m : e.input_masks) dropout.input.push_back(m.data());
+  for (const auto& m : e.recurrent_masks) dropout.recurrent.push_back(m.data());
+  const std::vector<int64_t> tape_widths = cell_->tape_widths();
+  CellStepGrad<T> g;
+  g.batch = batch;
+  g.states.resize(n_states);
+  g.d_new_states.resize(n_states);
+  g.d_states.resize(n_states);
+  for (const Tensor<T>& c : e.constants) g.constants.push_back(c.data());
+  g.dropout = dropout;
+  g.tape.resize(tape_widths.size());
+  g.ldz = gw;
+  for (Tensor<T>& d : d_constants) g.d_constants.push_back(d.data());
+  g.scratch = scratch.data();
+  const bool masked = !e.mask.empty();
+
+  // The time loop, backwards through processing order: no allocation, only pointer moves.
+  for (int64_t s = steps - 1; s >= 0; --s) {
+    const int64_t t = options_.go_backwards ? steps - 1 - s : s;
+    const T* given = nullptr;
+    if (options_.return_sequences)
+      given = d_sequence.empty() ? nullptr : d_sequence.data() + s * batch * out_size;
+    else if (s == steps - 1 && !d_out.empty())
+      given = d_out.data();
+    if (given != nullptr)
+      kernels::add_block<T>(batch, out_size, given, out_size, carry.data(), out_size, d_step_out.data(), out_size);
+    else
+      kernels::copy_block<T>(batch, out_size, carry.data(), out_size, d_step_out.data(), out_size);
+
+    g.d_output = d_step_out.data();
+    for (size_t i = 0; i < n_states; ++i) g.d_new_states[i] = d_next[i].data();
+    const uint8_t* keep = masked ? e.mask.data() + t : nullptr;  // column t of [batch, steps]
+    if (masked) {
+      // A masked sample's cell result was discarded: its cell gets zero gradient; its output
+      // repeated the previous one (which gets the gradient), unless it was zeroed.
+      kernels::select_rows<T>(batch, out_size, keep, steps, d_step_out.data(), out_size, zeros.data(), 0,
+                              d_cell_out.data(), out_size);
+      if (!options_.zero_output_for_mask && s > 0)
+        kernels::select_rows<T>(batch, out_size, keep, steps, zeros.data(), 0, d_step_out.data(), out_size,
+                                carry.data(), out_size);
+      for (size_t i = 0; i < n_states; ++i)
+        kernels::select_rows<T>(batch, state_sizes[i], keep, steps, d_next[i].data(), state_sizes[i], zeros.data(), 0,
+                                d_next_cell[i].data(), state_sizes[i]);
+      g.d_output = d_cell_out.data();
+      for (size_t i = 0; i < n_states; ++i) g.d_new_states[i] = d_next_cell[i].data();
+    }
+    g.x = e.x.data() + t * batch * features;
+    for (size_t i = 0; i < n_states; ++i) {
+      g.states[i] = e.states[i].data() + t * batch * state_sizes[i];
+      g.d_states[i] = d_prev[i].data();
+    }
+    for (size_t k = 0; k < tape_widths.size(); ++k) g.tape[k] = e.cell_tape[k].data() + t * batch * tape_widths[k];
+    g.dz = dz.data() + t * batch * gw;
+    cell_->step_backward(g);
+    if (masked)  // the states of a masked sample were copied through
+      for (size_t i = 0; i < n_states; ++i)
+        kernels::select_rows<T>(batch, state_sizes[i], keep, steps, d_prev[i].data(), state_sizes[i], d_next[i].data(),
+                                state_sizes[i], d_prev[i].data(), state_sizes[i]);
+    std::swap(d_next, d_prev);
+  }
+
+  // Whole-sequence products: weight gradients, then the input gradient.
+  CellSequenceGrad<T> sg;
+  sg.rows = rows;
+  sg.batch = batch;
+  sg.x = e.x.data();
+  for (const Tensor<T>& st : e.states) sg.states.push_back(st.data());
+  sg.constants = g.constants;
+  sg.dropout = dropout;
+  for (const Tensor<T>& tp : e.cell_tape) sg.tape.push_back(tp.data());
+  sg.dz = dz.data();
+  sg.ldz = gw;
+  sg.d_constants = g.d_constants;
+  cell_->backward_params(sg);
+  Tensor<T> dxt(Shape{rows, features});
+  std::vector<T> input_scratch(static_cast<size_t>(cell_->backward_inputs_scratch_size(rows)));
+  cell_->backward_inputs(dz.data(), gw, rows, batch, dropout, dxt.data(), input_scratch.data());
+
+  LayerGrads<T> grads;
+  Tensor<T> dx(Shape{batch, steps, features});
+  kernels::swap_leading_axes<T>(steps, batch, features, dxt.data(), dx.data());
+  if (!e.sequence_dropout.empty())
+    kernels::multiply_block<T>(1, dx.size(), dx.data(), dx.size(), e.sequence_dropout.data(), dx.size(), dx.data(),
+                               dx.size());
+  grads.inputs.push_back(std::move(dx));
+  // The states before the first step: the initial_state tensors if given (a stateful
+  // layer's stored states get no gradient: truncated BPTT, spec §3.6).
+  if (e.initial_states > 0) grads.initial_state = std::move(d_next);
+  grads.constants = std::move(d_constants);
+  return grads;
+}
+
+template <class T>
+void RNN<T>::discard_latest_training_call() {
+  if (!tape_.empty()) tape_.pop_back();
+}
+
+template <class T>
+void RNN<T>::reset_states(const std::vector<Tensor<T>>& values) {
+  if (!options_.stateful) throw StateError(this->where() + ": reset_states(values) needs a stateful layer");
+  if (stateful_batch_ < 0)
+    throw StateError(this->where() + ": reset_states(values) before the batch size is known (build or call first)");
+  const std::vector<int64_t> sizes = cell_->state_sizes();
+  if (values.size() != sizes.size())
+    throw ShapeError(this->where() + ": reset_states got " + std::to_string(values.size()) + " tensors, expected " +
+                     std::to_string(sizes.size()) + " (one per state, sizes " + sizes_string(sizes) + ")");
+  for (size_t i = 0; i < sizes.size(); ++i)
+    if (values[i].shape() != Shape{stateful_batch_, sizes[i]})
+      throw ShapeError(this->where() + ": reset_states value " + std::to_string(i) + " has shape " +
+                       to_string(values[i].shape()) + ", expected " + to_string(Shape{stateful_batch_, sizes[i]}));
+  states_ = values;
 }
 
 template <class T>

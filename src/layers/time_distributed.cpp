@@ -1,5 +1,6 @@
 #include "rnnx/layers/time_distributed.h"
 
+#include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 
 namespace rnnx {
@@ -74,7 +75,26 @@ LayerOutputs<T> TimeDistributed<T>::call(const LayerInputs<T>& in) {
   LayerOutputs<T> out;
   out.outputs.push_back(inner_out.outputs.at(0).reshaped(out_shape));
   if (in.mask) out.mask = *in.mask;
+  if (in.mode == Mode::training) tape_.push_back({x.shape(), out_shape, inner_out.outputs[0].shape()});
   return out;
+}
+
+template <class T>
+LayerGrads<T> TimeDistributed<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
+  detail::check_grad_outputs(this->where(), grad_outputs, {detail::tape_top(tape_, this->where()).output_shape});
+  const Call call = detail::tape_pop(tape_);
+  std::vector<Tensor<T>> inner_grads(1);
+  if (!grad_outputs[0].empty()) inner_grads[0] = grad_outputs[0].reshaped(call.inner_output_shape);
+  LayerGrads<T> inner = layer_->backward(inner_grads);
+  LayerGrads<T> g;
+  g.inputs.push_back(inner.inputs.at(0).reshaped(call.input_shape));
+  return g;
+}
+
+template <class T>
+void TimeDistributed<T>::clear_tape() {
+  tape_.clear();
+  layer_->clear_tape();
 }
 
 template class TimeDistributed<float>;

@@ -54,4 +54,13 @@ struct Model<T>::Plan {
   static constexpr int64_t kKeep = std::numeric_limits<int64_t>::max();  // model outputs
 };
 
+// One training run, for backward: the plan it followed (kept alive even if the graph changes
+// afterwards) and the shapes of its inputs and outputs.
+template <class T>
+struct Model<T>::Run {
+  std::shared_ptr<const Plan> plan;
+  std::vector<ModelTensor> inputs, outputs;
+  std::vector<Shape> input_shapes, output_shapes;
+};
+
 }  // namespace rnnx

@@ -196,6 +196,11 @@ ModelOutputs<T> Model<T>::run_graph(const std::vector<const Tensor<T>*>& inputs,
     const Mask* m = mask_of(t);
     result.masks.push_back(m ? *m : Mask());
   }
+  if (mode == Mode::training) {  // the layers keep their own tapes; the model only the plan
+    Run run{plan_, ins, outputs_, std::move(shapes), {}};
+    for (const Tensor<T>& y : result.outputs) run.output_shapes.push_back(y.shape());
+    runs_.push_back(std::move(run));
+  }
   return result;
 }
 

@@ -79,6 +79,11 @@ Tensor<T> Sequential<T>::call(const Tensor<T>& x, Mode mode) {
 }
 
 template <class T>
+Tensor<T> Sequential<T>::backward(const Tensor<T>& grad_output) {
+  return std::move(Model<T>::backward({grad_output}).inputs.at(0));
+}
+
+template <class T>
 Tensor<T> Sequential<T>::predict(const Tensor<T>& x) {
   return call(x, Mode::inference);
 }

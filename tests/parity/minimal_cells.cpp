@@ -29,13 +29,17 @@ void MinimalCell<T>::build(int64_t input_size, const std::vector<int64_t>& const
     constant_kernel_ = Tensor<T>({constant_sizes[0], units_});
     initialize(glorot, constant_kernel_, rng);
   }
+  kernel_grad_ = Tensor<T>(kernel_.shape());
+  recurrent_kernel_grad_ = Tensor<T>(recurrent_kernel_.shape());
+  if (with_constants_) constant_kernel_grad_ = Tensor<T>(constant_kernel_.shape());
   built_ = true;
 }
 
 template <class T>
 std::vector<Param<T>> MinimalCell<T>::params() {
-  std::vector<Param<T>> p{{"kernel", &kernel_}, {"recurrent_kernel", &recurrent_kernel_}};
-  if (with_constants_) p.push_back({"constant_kernel", &constant_kernel_});
+  std::vector<Param<T>> p{{"kernel", &kernel_, &kernel_grad_},
+                          {"recurrent_kernel", &recurrent_kernel_, &recurrent_kernel_grad_}};
+  if (with_constants_) p.push_back({"constant_kernel", &constant_kernel_, &constant_kernel_grad_});
   return p;
 }
 
@@ -48,8 +52,46 @@ void MinimalCell<T>::step(const CellStep<T>& s) const {
     const int64_t c = constant_kernel_.dim(0);
     kernels::gemm<T>(false, false, b, u, c, T(1), s.constants[0], c, constant_kernel_.data(), u, T(1), s.output, u);
   }
+  if (!s.tape.empty()) kernels::copy_block(b, u, s.output, u, s.tape[0], u);  // a
   kernels::activate_block(Activation{ActivationKind::tanh}, s.output, b, u, u);
+  if (!s.tape.empty()) kernels::copy_block(b, u, s.output, u, s.tape[1], u);  // h = tanh(a)
   kernels::copy_block(b, u, s.output, u, s.new_states[0], u);
+}
+
+template <class T>
+void MinimalCell<T>::step_backward(const CellStepGrad<T>& g) const {
+  const int64_t b = g.batch, u = units_;
+  // da = (dL/d output + dL/d h') * tanh'(a);  dh_prev = da @ recurrent_kernelᵀ
+  kernels::add_block(b, u, g.d_output, u, g.d_new_states[0], u, g.scratch, u);
+  kernels::activation_backward_block(Activation{ActivationKind::tanh}, b, u, g.tape[0], u, g.tape[1], u, g.scratch, u,
+                                     g.dz, g.ldz);
+  kernels::gemm<T>(false, true, b, u, u, T(1), g.dz, g.ldz, recurrent_kernel_.data(), u, T(0), g.d_states[0], u);
+}
+
+template <class T>
+void MinimalCell<T>::backward_params(const CellSequenceGrad<T>& g) {
+  const int64_t u = units_;
+  kernels::gemm<T>(true, false, input_size_, u, g.rows, T(1), g.x, input_size_, g.dz, g.ldz, T(1), kernel_grad_.data(),
+                   u);
+  kernels::gemm<T>(true, false, u, u, g.rows, T(1), g.states[0], u, g.dz, g.ldz, T(1), recurrent_kernel_grad_.data(),
+                   u);
+  if (!with_constants_) return;
+  // The constant is the same at every step: sum da over time per sample first.
+  const int64_t c = constant_kernel_.dim(0);
+  Tensor<T> da_sum({g.batch, u});
+  for (int64_t r = 0; r < g.rows; r += g.batch)
+    kernels::add_block(g.batch, u, da_sum.data(), u, g.dz + r * g.ldz, g.ldz, da_sum.data(), u);
+  kernels::gemm<T>(true, false, c, u, g.batch, T(1), g.constants[0], c, da_sum.data(), u, T(1),
+                   constant_kernel_grad_.data(), u);
+  kernels::gemm<T>(false, true, g.batch, c, u, T(1), da_sum.data(), u, constant_kernel_.data(), u, T(1),
+                   g.d_constants[0], c);
+}
+
+template <class T>
+void MinimalCell<T>::backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t /*batch*/,
+                                     const DropoutMasks<T>& /*masks*/, T* d_x, T* /*scratch*/) const {
+  kernels::gemm<T>(false, true, rows, input_size_, units_, T(1), dz, ldz, kernel_.data(), units_, T(0), d_x,
+                   input_size_);
 }
 
 template <class T>

@@ -5,6 +5,8 @@
 //   MinimalConstantsCell(units): h = tanh(x @ kernel + h_prev @ recurrent_kernel + c @ constant_kernel)
 //   MinimalCell(units):          h = tanh(x @ kernel + h_prev @ recurrent_kernel)
 // Weights: kernel (D, U), recurrent_kernel (U, U), [constant_kernel (C, U)]; state [h].
+// Both can be trained (cell.h training protocol): the tape holds the pre-activation a and
+// h = tanh(a); dZ rows are da.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,12 +32,22 @@ class MinimalCell : public Cell<T> {
   bool accepts_constants() const override { return with_constants_; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 
+  bool supports_backward() const override { return true; }
+  std::vector<int64_t> tape_widths() const override { return {units_, units_}; }
+  int64_t grad_width() const override { return units_; }
+  int64_t backward_scratch_size(int64_t batch) const override { return batch * units_; }
+  void step_backward(const CellStepGrad<T>& g) const override;
+  void backward_params(const CellSequenceGrad<T>& g) override;
+  void backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* d_x,
+                       T* scratch) const override;
+
  private:
   int64_t units_;
   bool with_constants_;
   bool built_ = false;
   int64_t input_size_ = 0;
   Tensor<T> kernel_, recurrent_kernel_, constant_kernel_;
+  Tensor<T> kernel_grad_, recurrent_kernel_grad_, constant_kernel_grad_;
 };
 
 // Registers MinimalConstantsCell and MinimalCell (float and double) with the config loader.

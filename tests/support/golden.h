@@ -1,6 +1,7 @@
 #pragma once
 // Keras-made golden cases (tests/data/parity/<family>/<case>.{json,npz}, written by
 // python/make_goldens.py; format in tests/data/parity/README.md): discovery and loading.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,5 +54,58 @@ std::vector<std::string> find_golden_cases(const std::string& root);
 // Loads a case and its .npz. Throws rnnx::FormatError for a malformed golden (missing keys,
 // arrays the JSON names but the .npz lacks, wrong dtypes).
 GoldenCase load_golden(const std::string& json_path);
+
+// ---- Keras training goldens (tests/data/training/<case>.{json,npz}, written by
+// python/oracle/training_cases.py; format in tests/data/training/README.md).
+
+// One train_on_batch step: the batch, what Keras returned, the weights after the update.
+struct TrainingStep {
+  std::vector<Tensor<float>> inputs;  // one per model input (int32 ids converted to float)
+  Tensor<float> y;                    // targets (int32 sparse labels converted to float)
+  std::optional<Tensor<float>> sample_weight;
+  // Dropout masks injected into the layer TrainingCase::dropout_layer (per gate in gate
+  // order when TrainingCase::dropout_mask_per_gate).
+  std::optional<std::vector<Tensor<float>>> input_dropout_masks;
+  std::optional<std::vector<Tensor<float>>> recurrent_dropout_masks;
+  double loss = 0.0;                         // model.train_on_batch's return value
+  std::vector<Tensor<float>> weights_after;  // get_weights() after the update
+};
+
+// model.fit(x, y, batch_size, epochs, shuffle=false).
+struct TrainingFit {
+  Tensor<float> x, y;
+  int64_t batch_size = 0;
+  int64_t epochs = 0;
+  bool shuffle = false;
+  std::vector<double> epoch_losses;                        // history["loss"]
+  std::vector<std::vector<Tensor<float>>> weights_after_epoch;  // [epoch][weight]
+};
+
+struct TrainingCase {
+  std::string path, name, generator, keras_version, description, notes;
+  // model.to_json() text (with `implementation` written into LSTM/GRU configs when the
+  // golden records it), keras.optimizers.serialize() and keras.losses.serialize() text.
+  std::string model_json, optimizer_json, loss_json;
+  std::string loss_extra_json = "{}";  // loss arguments Keras does not serialise (Huber delta)
+  std::map<int64_t, double> class_weight;  // empty = none
+  std::vector<std::string> weight_names;
+  std::vector<Tensor<float>> weights;      // initial weights, get_weights() order
+  std::vector<Tensor<float>> grads_step0;  // d(total loss)/d weight at step 0, same order
+  // The sample weights of that gradient pass (class weights already resolved by Keras).
+  std::optional<Tensor<float>> grads_step0_sample_weight;
+  std::optional<double> step0_loss, step0_regularization_loss;
+  std::string dropout_layer;  // "" = no injected dropout
+  std::optional<bool> dropout_mask_per_gate;
+  std::optional<int> implementation;
+  std::vector<TrainingStep> steps;  // empty for fit cases
+  std::optional<TrainingFit> fit;
+};
+
+// The training data folder (tests/data/training).
+std::string training_data_dir();
+
+// Loads a training case and its .npz (per-step arrays are stored stacked on a leading step
+// axis and come back split). Throws rnnx::FormatError for a malformed golden.
+TrainingCase load_training_golden(const std::string& json_path);
 
 }  // namespace rnnx::testing

@@ -256,5 +256,72 @@ TEST(Bidirectional, StatefulPassesThroughAndResets) {
   EXPECT_TRUE(all_close(run(bi, x).outputs[0], first, kExact));
 }
 
+// ---- Backward (gradient values: tests/gradcheck/bidirectional_gradcheck_test.cpp). ----
+
+LayerOutputs<double> train(Layer<double>& layer, const Tensor<double>& x) {
+  LayerInputs<double> in;
+  in.inputs = {&x};
+  in.mode = Mode::training;
+  return layer.call(in);
+}
+
+TEST(BidirectionalBackward, TapeAndErrors) {
+  const Tensor<double> x = ref::random_tensor<double>({2, 3, 2}, 46);
+  Bidirectional<double> bi(LSTM<double>(lstm(2, true, true), "lstm"), MergeMode::concat, nullptr, "bi");
+  bi.build({x.shape()});
+  const std::string none =
+      "Bidirectional 'bi': backward without a training-mode call to undo (call it with Mode::training first; "
+      "inference calls keep nothing)";
+  try {
+    bi.backward({});
+    FAIL();
+  } catch (const StateError& e) {
+    EXPECT_EQ(std::string(e.what()), none);
+  }
+  run(bi, x);
+  EXPECT_EQ(bi.forward_layer().tape_depth(), 0u);
+  const auto out = train(bi, x).outputs;
+  ASSERT_EQ(out.size(), 5u);  // merged, h_f, c_f, h_b, c_b
+  EXPECT_EQ(bi.forward_layer().tape_depth(), 1u);
+  EXPECT_EQ(bi.backward_layer().tape_depth(), 1u);
+  try {
+    bi.backward({Tensor<double>({2, 3, 4})});
+    FAIL();
+  } catch (const ShapeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("Bidirectional 'bi': backward got 1 output gradient, expected 5"));
+  }
+  try {
+    bi.backward({Tensor<double>({2, 3, 2}), {}, {}, {}, {}});
+    FAIL();
+  } catch (const ShapeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("the gradient of output 0 has shape [2, 3, 2], expected [2, 3, 4]"));
+  }
+  // A gradient on one backward-direction state only (empty = none); no initial_state was
+  // given, so none comes back.
+  const LayerGrads<double> g = bi.backward({{}, {}, {}, Tensor<double>({2, 2}, 1.0), {}});
+  EXPECT_EQ(g.inputs.at(0).shape(), x.shape());
+  EXPECT_TRUE(g.initial_state.empty());
+  EXPECT_EQ(bi.forward_layer().tape_depth(), 0u);
+  EXPECT_EQ(bi.backward_layer().tape_depth(), 0u);
+  train(bi, x);
+  bi.clear_tape();
+  EXPECT_EQ(bi.forward_layer().tape_depth(), 0u);
+  EXPECT_EQ(bi.backward_layer().tape_depth(), 0u);
+  EXPECT_THROW(bi.backward({{}, {}, {}, {}, {}}), StateError);
+}
+
+TEST(BidirectionalBackward, AFailedTrainingCallLeavesNoTape) {
+  // A backward_layer with other units: merge_mode sum fails after both directions ran.
+  LSTMOptions b = lstm(3, true, false);
+  b.go_backwards = true;
+  Bidirectional<double> bi(LSTM<double>(lstm(2, true, false), "lstm"), MergeMode::sum,
+                           std::make_unique<LSTM<double>>(b, "back"), "bi");
+  const Tensor<double> x = ref::random_tensor<double>({2, 3, 2}, 47);
+  EXPECT_THROW(train(bi, x), ShapeError);
+  EXPECT_EQ(bi.forward_layer().tape_depth(), 0u);
+  EXPECT_EQ(bi.backward_layer().tape_depth(), 0u);
+  EXPECT_THROW(bi.backward({{}}), StateError);
+}
+
 }  // namespace
 }  // namespace rnnx

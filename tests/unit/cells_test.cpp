@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 #include "recurrent_reference.h"
 #include "rnnx/cells/keras_layout.h"
 #include "rnnx/cells/stacked_cells.h"
@@ -402,6 +405,69 @@ TEST(Cells, CloneConfigIsUnbuiltWithSameOptions) {
   EXPECT_EQ(copy->class_name(), "LSTMCell");
   EXPECT_EQ(copy->state_sizes(), cell.state_sizes());
   EXPECT_DOUBLE_EQ(copy->dropout(), 0.25);
+}
+
+// The training contract of the built-in cells (cell.h): trainable, one zero gradient per
+// weight shaped like it, and a training forward (which records the tape) that computes
+// exactly the inference numbers.
+TEST(Cells, TrainingContractAndUnchangedForward) {
+  std::vector<std::unique_ptr<RNN<double>>> layers;
+  LSTMOptions l;
+  l.units = 3;
+  l.return_sequences = true;
+  l.return_state = true;
+  layers.push_back(std::make_unique<LSTM<double>>(l));
+  l.implementation = 1;
+  layers.push_back(std::make_unique<LSTM<double>>(l));
+  for (bool reset_after : {true, false}) {
+    GRUOptions g;
+    g.units = 3;
+    g.reset_after = reset_after;
+    g.return_sequences = true;
+    layers.push_back(std::make_unique<GRU<double>>(g));
+  }
+  SimpleRNNOptions r;
+  r.units = 3;
+  layers.push_back(std::make_unique<SimpleRNN<double>>(r));
+  TF1LSTMCellOptions t;
+  t.num_units = 3;
+  t.use_peepholes = true;
+  t.cell_clip = 0.2;
+  t.num_proj = 2;
+  t.proj_clip = 0.1;
+  RNNOptions seq;
+  seq.return_sequences = true;
+  layers.push_back(std::make_unique<RNN<double>>(std::make_unique<TF1LSTMCell<double>>(t), seq));
+  std::vector<std::unique_ptr<Cell<double>>> cells;
+  LSTMCellOptions small;
+  small.units = 2;
+  cells.push_back(std::make_unique<LSTMCell<double>>(small));
+  cells.push_back(std::make_unique<TF1BasicLSTMCell<double>>(2));
+  layers.push_back(std::make_unique<RNN<double>>(std::make_unique<StackedCells<double>>(std::move(cells)), seq));
+
+  const Tensor<double> x = ref::random_tensor<double>({2, 4, 3}, 77, -2.0, 2.0);
+  const Mask mask = ref::make_mask({{1, 0, 1, 1}, {0, 1, 1, 0}});
+  for (auto& layer : layers) {
+    SCOPED_TRACE(layer->cell().class_name());
+    EXPECT_TRUE(layer->cell().supports_backward());
+    EXPECT_GT(layer->cell().grad_width(), 0);
+    EXPECT_FALSE(layer->cell().tape_widths().empty());
+    layer->build({x.shape()});
+    ref::randomize_weights(*layer, 78);
+    for (const auto& p : layer->params()) {
+      ASSERT_NE(p.grad, nullptr) << p.name;
+      EXPECT_EQ(p.grad->shape(), p.value->shape()) << p.name;
+      for (double v : p.grad->values()) ASSERT_EQ(v, 0.0) << p.name;
+    }
+    LayerInputs<double> in;
+    in.inputs = {&x};
+    in.mask = &mask;
+    const auto inference = layer->call(in).outputs;
+    in.mode = Mode::training;
+    const auto training = layer->call(in).outputs;
+    ASSERT_EQ(training.size(), inference.size());
+    for (size_t i = 0; i < training.size(); ++i) EXPECT_EQ(training[i].storage(), inference[i].storage()) << i;
+  }
 }
 
 TEST(Cells, BuildChecks) {

@@ -133,5 +133,130 @@ TEST(Kernels, ReferenceSemanticsOfLayoutKernels) {
   EXPECT_EQ(std::vector<double>(y.begin(), y.begin() + 5), (std::vector<double>{2, 3, 2, 3, 2}));
 }
 
+// ---- softmax_backward_block: fast == ref exactly (strided), and ref is the Jacobian product. ----
+template <class T>
+void check_softmax_backward() {
+  Rng rng(11);
+  const int64_t m = 4, n = 6, ld = 9;
+  auto y = random_values<T>(rng, m * ld);
+  const auto dy = random_values<T>(rng, m * ld);
+  kernels::activate_block<T>({ActivationKind::softmax}, y.data(), m, n, ld);
+  std::vector<T> fast(static_cast<size_t>(m * ld), T(7)), ref = fast;
+  kernels::softmax_backward_block<T>(m, n, y.data(), ld, dy.data(), ld, fast.data(), ld);
+  kernels::ref::softmax_backward_block<T>(m, n, y.data(), ld, dy.data(), ld, ref.data(), ld);
+  EXPECT_EQ(fast, ref);
+  auto in_place = dy;  // the output may alias dy
+  kernels::softmax_backward_block<T>(m, n, y.data(), ld, in_place.data(), ld, in_place.data(), ld);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) EXPECT_EQ(in_place[i * ld + j], ref[i * ld + j]);
+}
+
+TEST(Kernels, SoftmaxBackwardMatchesReference) {
+  check_softmax_backward<float>();
+  check_softmax_backward<double>();
+}
+
+TEST(Kernels, ReferenceSemanticsOfSoftmaxBackward) {
+  // dx = J^T dy with J[i][j] = d y_i / d x_j = y_i (delta_ij - y_j), written out for one row.
+  const std::vector<double> y{0.2, 0.3, 0.5}, dy{1.0, -2.0, 0.5};
+  std::vector<double> dx(3);
+  kernels::ref::softmax_backward_block<double>(1, 3, y.data(), 3, dy.data(), 3, dx.data(), 3);
+  for (int j = 0; j < 3; ++j) {
+    double want = 0;
+    for (int i = 0; i < 3; ++i) want += dy[i] * y[i] * ((i == j ? 1.0 : 0.0) - y[j]);
+    EXPECT_NEAR(dx[j], want, 1e-15) << j;
+  }
+}
+
+// ---- Backward kernels of the recurrent cells: activation_backward_block (element-wise
+// activations), accumulate_column_sums, clip_backward_block. ----
+
+std::vector<Activation> elementwise_activations() {
+  std::vector<Activation> out;
+  for (auto kind : {ActivationKind::linear, ActivationKind::tanh, ActivationKind::sigmoid, ActivationKind::relu,
+                    ActivationKind::elu, ActivationKind::selu, ActivationKind::softplus, ActivationKind::softsign,
+                    ActivationKind::swish, ActivationKind::gelu, ActivationKind::exponential})
+    out.push_back(Activation{kind});
+  out.push_back(Activation{ActivationKind::hard_sigmoid, HardSigmoidFormula::keras3});
+  out.push_back(Activation{ActivationKind::hard_sigmoid, HardSigmoidFormula::keras2});
+  return out;
+}
+
+template <class T>
+void check_activation_backward() {
+  Rng rng(12);
+  const int64_t m = 4, n = 6, ld = 9;
+  auto x = random_values<T>(rng, m * ld);
+  for (auto& v : x) v *= T(4);  // both sides of the hard_sigmoid bounds
+  const auto dy = random_values<T>(rng, m * ld);
+  for (const Activation& a : elementwise_activations()) {
+    auto y = x;
+    kernels::activate_block<T>(a, y.data(), m, n, ld);
+    std::vector<T> fast(static_cast<size_t>(m * ld), T(7)), ref = fast;
+    kernels::activation_backward_block<T>(a, m, n, x.data(), ld, y.data(), ld, dy.data(), ld, fast.data(), ld);
+    kernels::ref::activation_backward_block<T>(a, m, n, x.data(), ld, y.data(), ld, dy.data(), ld, ref.data(), ld);
+    EXPECT_EQ(fast, ref) << a.name();  // also: nothing written past n in a row
+    auto in_place = dy;
+    kernels::activation_backward_block<T>(a, m, n, x.data(), ld, y.data(), ld, in_place.data(), ld, in_place.data(),
+                                          ld);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) EXPECT_EQ(in_place[i * ld + j], ref[i * ld + j]) << a.name();
+  }
+}
+
+TEST(Kernels, ActivationBackwardMatchesReference) {
+  check_activation_backward<float>();
+  check_activation_backward<double>();
+}
+
+// ref::activation_backward_block is dy times the derivative of the activation: central
+// differences at points away from every kink (0, ±2.5, ±3).
+TEST(Kernels, ReferenceSemanticsOfActivationBackward) {
+  const std::vector<double> x{-3.7, -2.7, -2.2, -0.4, 0.3, 1.1, 2.2, 2.8, 3.6};
+  const std::vector<double> dy{0.5, -1.5, 2.0, 1.0, -0.5, 0.25, 1.5, -2.0, 0.75};
+  const auto n = static_cast<int64_t>(x.size());
+  for (const Activation& a : elementwise_activations()) {
+    std::vector<double> y(x.size()), dx(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = activate<double>(a, x[i]);
+    kernels::ref::activation_backward_block<double>(a, 1, n, x.data(), n, y.data(), n, dy.data(), n, dx.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double h = 1e-6, numeric = (activate<double>(a, x[i] + h) - activate<double>(a, x[i] - h)) / (2 * h);
+      EXPECT_NEAR(dx[i], dy[i] * numeric, 1e-7) << a.name() << " at x = " << x[i];
+    }
+  }
+}
+
+template <class T>
+void check_column_sums_and_clip_backward() {
+  Rng rng(13);
+  const int64_t m = 5, n = 7, ld = 9;
+  const auto a = random_values<T>(rng, m * ld), dy = random_values<T>(rng, m * ld);
+  std::vector<T> sums(static_cast<size_t>(n), T(0.5)), sums_ref = sums;
+  kernels::accumulate_column_sums<T>(m, n, a.data(), ld, sums.data());
+  kernels::ref::accumulate_column_sums<T>(m, n, a.data(), ld, sums_ref.data());
+  EXPECT_EQ(sums, sums_ref);  // rows added in the same order
+  std::vector<T> fast(static_cast<size_t>(m * ld), T(7)), ref = fast;
+  kernels::clip_backward_block<T>(m, n, a.data(), ld, T(-0.25), T(0.5), dy.data(), ld, fast.data(), ld);
+  kernels::ref::clip_backward_block<T>(m, n, a.data(), ld, T(-0.25), T(0.5), dy.data(), ld, ref.data(), ld);
+  EXPECT_EQ(fast, ref);
+}
+
+TEST(Kernels, ColumnSumsAndClipBackwardMatchReference) {
+  check_column_sums_and_clip_backward<float>();
+  check_column_sums_and_clip_backward<double>();
+}
+
+TEST(Kernels, ReferenceSemanticsOfColumnSumsAndClipBackward) {
+  const std::vector<double> a{1, 2, 3, 10, 20, 30};  // [2, 3]
+  std::vector<double> sums{100, 200, 300};
+  kernels::ref::accumulate_column_sums<double>(2, 3, a.data(), 3, sums.data());
+  EXPECT_EQ(sums, (std::vector<double>{111, 222, 333}));
+  // The gradient passes where lo <= x <= hi (bounds included, as TF's clip_by_value).
+  const std::vector<double> x{-2.0, -1.0, 0.0, 1.0, 2.0}, g{1, 2, 3, 4, 5};
+  std::vector<double> dx(5);
+  kernels::ref::clip_backward_block<double>(1, 5, x.data(), 5, -1.0, 1.0, g.data(), 5, dx.data(), 5);
+  EXPECT_EQ(dx, (std::vector<double>{0, 2, 3, 4, 0}));
+}
+
 }  // namespace
 }  // namespace rnnx

@@ -481,5 +481,126 @@ TEST(SequentialErrors, Structure) {
       "Sequential 'seq': expected 1 input, got 2"));
 }
 
+// ---- backward ------------------------------------------------------------------------------
+const std::string kNoTrainingCall =
+    ": backward without a training-mode call to undo (call it with Mode::training first; inference calls keep "
+    "nothing)";
+
+TEST(BackwardErrors, LayersNeedATrainingCallAndMatchingGradients) {
+  Dense<float> d({.units = 3}, "head");
+  const Tensor<float> x({2, 4});
+  EXPECT_TRUE(throws_with<StateError>([&] { d.backward({Tensor<float>({2, 3})}); }, "Dense 'head'" + kNoTrainingCall));
+  d(x);  // inference keeps nothing
+  EXPECT_TRUE(throws_with<StateError>([&] { d.backward({Tensor<float>({2, 3})}); }, "Dense 'head'" + kNoTrainingCall));
+  d(x, Mode::training);
+  EXPECT_TRUE(throws_with<ShapeError>([&] { d.backward({}); },
+                                      "Dense 'head': backward got 0 output gradients, expected 1 (one per output of "
+                                      "the call)"));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        d.backward({Tensor<float>({2, 3}), Tensor<float>({2, 3})});
+      },
+      "Dense 'head': backward got 2 output gradients, expected 1 (one per output of "
+      "the call)"));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        d.backward({Tensor<float>({2, 4})});
+      },
+      "Dense 'head': the gradient of output 0 has shape [2, 4], expected [2, 3] (the "
+      "shape of that output)"));
+  EXPECT_EQ(d.backward({Tensor<float>({2, 3})}).inputs.at(0).shape(), x.shape())
+      << "a rejected gradient undoes nothing";
+
+  // Every other layer reports the same way.
+  Concatenate<float> concat({}, "join");
+  const Tensor<float> a({2, 3}), b({2, 1});
+  LayerInputs<float> in;
+  in.inputs = {&a, &b};
+  in.mode = Mode::training;
+  concat.call(in);
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        concat.backward({Tensor<float>({2, 3})});
+      },
+      "Concatenate 'join': the gradient of output 0 has shape [2, 3], expected [2, 4] "
+      "(the shape of that output)"));
+  GlobalMaxPooling1D<float> pool({}, "pool");
+  EXPECT_TRUE(throws_with<StateError>(
+      [&] {
+        pool.backward({Tensor<float>({2, 3})});
+      },
+      "GlobalMaxPooling1D 'pool'" + kNoTrainingCall));
+  TimeDistributed<float> td(dense(2, "inner"), "td");
+  td(Tensor<float>({2, 3, 4}), Mode::training);
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        td.backward({Tensor<float>({6, 2})});
+      },
+      "TimeDistributed 'td': the gradient of output 0 has shape [6, 2], expected [2, "
+      "3, 2] (the shape of that output)"));
+}
+
+TEST(BackwardErrors, DropoutFixedMaskShape) {
+  Dropout<float> d({.rate = 0.5, .noise_shape = {-1, 1}}, "drop");
+  d.set_fixed_mask(Tensor<float>({2, 3}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        d(Tensor<float>({2, 3}), Mode::training);
+      },
+      "Dropout 'drop': the fixed dropout mask has shape [2, 3], expected the noise "
+      "shape [2, 1] (input shape [2, 3])"));
+}
+
+// A layer that only does inference (the default backward).
+class InferenceOnly : public Layer<float> {
+ public:
+  InferenceOnly() : Layer<float>("frozen") {}
+  std::string class_name() const override { return "InferenceOnly"; }
+  void build(const std::vector<Shape>&) override {}
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& s) const override { return s; }
+  LayerOutputs<float> call(const LayerInputs<float>& in) override { return {{*in.inputs[0]}, {}}; }
+};
+
+TEST(BackwardErrors, Models) {
+  Model<float> m("net");
+  auto x = m.input({-1, 3}, "x");
+  m.set_outputs({m.call(dense(2, "out"), {x})[0], x});
+  const Tensor<float> in({4, 3});
+  EXPECT_TRUE(throws_with<StateError>(
+      [&] {
+        m.backward({Tensor<float>({4, 2}), Tensor<float>({4, 3})});
+      },
+      "Functional 'net'" + kNoTrainingCall));
+  m.predict({in});
+  EXPECT_TRUE(throws_with<StateError>(
+      [&] {
+        m.backward({Tensor<float>({4, 2}), Tensor<float>({4, 3})});
+      },
+      "Functional 'net'" + kNoTrainingCall));
+  m.call({in}, Mode::training);
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        m.backward({Tensor<float>({4, 2})});
+      },
+      "Functional 'net': backward got 1 output gradient, expected 2 (one per output "
+      "of the call)"));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] {
+        m.backward({Tensor<float>({4, 2}), Tensor<float>({4, 2})});
+      },
+      "Functional 'net': the gradient of output 1 has shape [4, 2], expected [4, 3] "
+      "(the shape of that output)"));
+  EXPECT_NO_THROW(m.backward({Tensor<float>({4, 2}), Tensor<float>()}));
+
+  Sequential<float> s("seq");
+  s.add(std::make_shared<InferenceOnly>());
+  s.call(Tensor<float>({2, 3}), Mode::training);
+  EXPECT_TRUE(throws_with<ConfigError>(
+      [&] {
+        s.backward(Tensor<float>({2, 3}));
+      },
+      "InferenceOnly 'frozen': this layer does not implement backward, so it cannot be trained"));
+}
+
 }  // namespace
 }  // namespace rnnx

@@ -392,5 +392,156 @@ TEST(InputLayer, PassesDataThroughAndChecksShape) {
   EXPECT_EQ(in.compute_output_shapes({})[0], (Shape{-1, 3, 2}));
 }
 
+// ---- Backward (layer.h contract; the gradients themselves are checked against finite
+// differences in tests/gradcheck) ------------------------------------------------------------
+// One training call of `layer` on x followed by backward(dy); returns the input gradient.
+template <class T>
+Tensor<T> train_and_backward(Layer<T>& layer, const Tensor<T>& x, const Tensor<T>& dy) {
+  layer(x, Mode::training);
+  return std::move(layer.backward({dy}).inputs.at(0));
+}
+
+TEST(Backward, TrainingCallsAreUndoneLastInFirstOut) {
+  Dense<double> shared({.units = 3, .activation = {ActivationKind::tanh}}),
+      alone({.units = 3, .activation = {ActivationKind::tanh}});
+  shared.set_seed(9);
+  alone.set_seed(9);
+  const auto x1 = random_tensor<double>({2, 4}, 1), x2 = random_tensor<double>({5, 4}, 2);
+  const auto g1 = random_tensor<double>({2, 3}, 3), g2 = random_tensor<double>({5, 3}, 4);
+  shared(x1, Mode::training);
+  shared(x2, Mode::training);
+  shared(x1, Mode::inference);  // keeps nothing
+  const Tensor<double> dx2 = shared.backward({g2}).inputs.at(0);
+  EXPECT_TRUE(all_close(dx2, train_and_backward(alone, x2, g2), {0, 0})) << "the last call comes back first";
+  EXPECT_TRUE(all_close(*shared.params()[0].grad, *alone.params()[0].grad, {0, 0}));
+  const Tensor<double> dx1 = shared.backward({g1}).inputs.at(0);
+  alone.zero_grads();
+  EXPECT_TRUE(all_close(dx1, train_and_backward(alone, x1, g1), {0, 0}));
+  EXPECT_THROW(shared.backward({g1}), StateError) << "both calls are undone";
+}
+
+TEST(Backward, ParameterGradientsAccumulateUntilZeroGrads) {
+  Dense<double> dense({.units = 2});
+  dense.build({{-1, 3}});
+  for (const auto& p : dense.params()) {
+    ASSERT_NE(p.grad, nullptr) << p.name << ": allocated at build";
+    EXPECT_EQ(p.grad->shape(), p.value->shape());
+  }
+  const auto x = random_tensor<double>({4, 3}, 5), dy = random_tensor<double>({4, 2}, 6);
+  train_and_backward(dense, x, dy);
+  const Tensor<double> once = *dense.params()[0].grad, once_bias = *dense.params()[1].grad;
+  train_and_backward(dense, x, dy);
+  for (int64_t i = 0; i < once.size(); ++i) EXPECT_DOUBLE_EQ((*dense.params()[0].grad)[i], 2 * once[i]);
+  for (int64_t i = 0; i < once_bias.size(); ++i) EXPECT_DOUBLE_EQ((*dense.params()[1].grad)[i], 2 * once_bias[i]);
+  dense.zero_grads();
+  for (const auto& p : dense.params())
+    for (double v : p.grad->values()) EXPECT_EQ(v, 0.0);
+}
+
+TEST(Backward, EmptyGradientMeansNoGradient) {
+  Dense<double> dense({.units = 2});
+  const auto x = random_tensor<double>({4, 3}, 7);
+  const Tensor<double> dx = train_and_backward(dense, x, Tensor<double>());
+  EXPECT_EQ(dx.shape(), x.shape());
+  for (double v : dx.values()) EXPECT_EQ(v, 0.0);
+  for (const auto& p : dense.params())
+    for (double v : p.grad->values()) EXPECT_EQ(v, 0.0);
+}
+
+TEST(Backward, ClearTapeDropsTrainingCallsOfWrappedLayersToo) {
+  auto inner = std::make_shared<Dense<double>>(DenseOptions{.units = 2});
+  TimeDistributed<double> td(inner);
+  const auto x = random_tensor<double>({2, 3, 4}, 8);
+  td(x, Mode::training);
+  td.clear_tape();
+  EXPECT_THROW(td.backward({Tensor<double>({2, 3, 2})}), StateError);
+  EXPECT_THROW(inner->backward({Tensor<double>({6, 2})}), StateError) << "the wrapped layer's tape is cleared";
+  // The wrapped layer used on its own and through the wrapper: one tape, undone in reverse.
+  const auto x_step = random_tensor<double>({2, 4}, 9);
+  td(x, Mode::training);
+  (*inner)(x_step, Mode::training);
+  EXPECT_EQ(inner->backward({random_tensor<double>({2, 2}, 10)}).inputs.at(0).shape(), x_step.shape());
+  EXPECT_EQ(td.backward({random_tensor<double>({2, 3, 2}, 11)}).inputs.at(0).shape(), x.shape());
+}
+
+TEST(Backward, DenseReportsRegularizersAndConstraints) {
+  Dense<float> dense({.units = 2,
+                      .kernel_regularizer = Regularizer::make_l2(),
+                      .bias_regularizer = Regularizer::make_l1_l2(0.1, 0.2),
+                      .kernel_constraint = Constraint::make_max_norm(3.0),
+                      .bias_constraint = Constraint::make_non_neg()});
+  dense.build({{-1, 3}});
+  const auto ps = dense.params();
+  EXPECT_EQ(ps[0].regularizer, (Regularizer{0.0, 0.01}));
+  EXPECT_EQ(ps[1].regularizer, (Regularizer{0.1, 0.2}));
+  EXPECT_EQ(ps[0].constraint.kind, ConstraintKind::max_norm);
+  EXPECT_EQ(ps[0].constraint.max_value, 3.0);
+  EXPECT_EQ(ps[0].constraint.axis, (std::vector<int64_t>{0}));
+  EXPECT_EQ(ps[1].constraint.kind, ConstraintKind::non_neg);
+  Embedding<float> emb({.input_dim = 4,
+                        .output_dim = 2,
+                        .embeddings_regularizer = Regularizer::make_l1(),
+                        .embeddings_constraint = Constraint::make_unit_norm({1})});
+  emb.build({{-1, 3}});
+  EXPECT_EQ(emb.params()[0].regularizer, (Regularizer{0.01, 0.0}));
+  EXPECT_EQ(emb.params()[0].constraint.axis, (std::vector<int64_t>{1}));
+  EXPECT_FALSE(Dense<float>({.units = 1}).options().activity_regularizer.active());
+}
+
+TEST(Backward, EmbeddingAddsRowsOfRepeatedIds) {
+  Embedding<double> emb({.input_dim = 4, .output_dim = 2});
+  const Tensor<double> ids({3}, {2, 0, 2});
+  const auto dy = random_tensor<double>({3, 2}, 12);
+  const Tensor<double> dids = train_and_backward(emb, ids, dy);
+  for (double v : dids.values()) EXPECT_EQ(v, 0.0) << "ids are not differentiable";
+  const Tensor<double>& g = *emb.params()[0].grad;
+  for (int64_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(g[0 * 2 + k], dy[1 * 2 + k]);
+    EXPECT_EQ(g[1 * 2 + k], 0.0);
+    EXPECT_EQ(g[2 * 2 + k], dy[0 * 2 + k] + dy[2 * 2 + k]);
+    EXPECT_EQ(g[3 * 2 + k], 0.0);
+  }
+}
+
+TEST(Backward, GlobalMaxPoolingSplitsTiesEvenlyAsTensorFlow) {
+  // TF's reduce_max gradient (math_grad.py _MinOrMaxGrad), which Keras's GlobalMaxPooling1D
+  // gets: (x == max) / count(x == max) * dy. A NaN max equals nothing: 0 / 0 -> NaN.
+  GlobalMaxPooling1D<double> pool;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor<double> x({1, 3, 3}, {1, 5, nan, 3, 5, 1, 3, 2, 2});
+  const Tensor<double> dy({1, 3}, {0.6, 0.9, 2.0});
+  const Tensor<double> dx = train_and_backward(pool, x, dy);
+  const double want[] = {0, 0.9 / 2, nan, 0.6 / 2, 0.9 / 2, nan, 0.6 / 2, 0, nan};
+  for (int64_t i = 0; i < 9; ++i) {
+    if (std::isnan(want[i]))
+      EXPECT_TRUE(std::isnan(dx[i])) << i;
+    else
+      EXPECT_DOUBLE_EQ(dx[i], want[i]) << i;
+  }
+}
+
+TEST(Backward, DropoutUsesEachCallsOwnMask) {
+  Dropout<double> drop({.rate = 0.5});
+  drop.set_seed(3);
+  const auto x = random_tensor<double>({4, 5}, 13), dy = random_tensor<double>({4, 5}, 14);
+  drop(x, Mode::training);
+  const Tensor<double> first = drop.last_dropout_mask();
+  drop(x, Mode::training);
+  const Tensor<double> second = drop.last_dropout_mask();
+  ASSERT_FALSE(all_close(first, second, {0, 0}));
+  for (const Tensor<double>* mask : {&second, &first}) {
+    const Tensor<double> dx = drop.backward({dy}).inputs.at(0);
+    for (int64_t i = 0; i < dx.size(); ++i) EXPECT_EQ(dx[i], dy[i] * (*mask)[i]);
+  }
+  drop.set_fixed_mask(first);
+  EXPECT_TRUE(all_close(drop(x, Mode::training),
+                        [&] {
+                          Tensor<double> y = x;
+                          for (int64_t i = 0; i < y.size(); ++i) y[i] *= first[i];
+                          return y;
+                        }(),
+                        {0, 0}));
+}
+
 }  // namespace
 }  // namespace rnnx

@@ -367,5 +367,120 @@ TEST(Sequential, BuildsOnFirstCallAndPassesMasks) {
   EXPECT_EQ(out.outputs[0].shape(), (Shape{2, 4, 3}));
 }
 
+// ---- backward (model.h "Training"; gradients checked numerically in tests/gradcheck) -------
+TEST(ModelBackward, EqualsTheLayersBackpropagatedByHand) {
+  Model<double> m;
+  auto a = m.input({-1, 4, 3}, "a");
+  auto b = m.input({-1, 4, 2}, "b");
+  auto concat = std::make_shared<Concatenate<double>>();
+  auto d = dense<double>(5, "tanh");
+  auto pool = std::make_shared<GlobalAveragePooling1D<double>>();
+  auto h = m.call(d, m.call(concat, {a, b}));
+  m.set_outputs({h[0], m.call(pool, h)[0]});  // h is an output and read by pool: grads add up
+  const auto xa = random_tensor<double>({2, 4, 3}, 1), xb = random_tensor<double>({2, 4, 2}, 2);
+  const auto gh = random_tensor<double>({2, 4, 5}, 3), gp = random_tensor<double>({2, 5}, 4);
+  m.call({xa, xb}, Mode::training);
+  const LayerGrads<double> got = m.backward({gh, gp});
+  const Tensor<double> kernel_grad = *d->params()[0].grad;
+
+  m.zero_grads();
+  const Tensor<double> joined = call_merge<double>(*concat, {&xa, &xb}).outputs[0];  // inference: no tape
+  LayerInputs<double> cin;
+  cin.inputs = {&xa, &xb};
+  cin.mode = Mode::training;
+  concat->call(cin);
+  const Tensor<double> hidden = (*d)(joined, Mode::training);
+  (*pool)(hidden, Mode::training);
+  Tensor<double> dh = gh;
+  const Tensor<double> from_pool = pool->backward({gp}).inputs[0];
+  for (int64_t i = 0; i < dh.size(); ++i) dh[i] += from_pool[i];
+  const LayerGrads<double> by_hand = concat->backward({d->backward({dh}).inputs[0]});
+  ASSERT_EQ(got.inputs.size(), 2u);
+  EXPECT_TRUE(all_close(got.inputs[0], by_hand.inputs[0], {0, 0}));
+  EXPECT_TRUE(all_close(got.inputs[1], by_hand.inputs[1], {0, 0}));
+  EXPECT_TRUE(all_close(kernel_grad, *d->params()[0].grad, {0, 0}));
+  EXPECT_TRUE(got.initial_state.empty() && got.constants.empty());
+}
+
+TEST(ModelBackward, RunsAreUndoneLastInFirstOutAndInferenceKeepsNothing) {
+  auto make = [](Model<double>& m) {
+    auto x = m.input({-1, 3});
+    auto d = dense<double>(2, "sigmoid");
+    d->set_seed(4);
+    m.set_outputs({m.call(d, {x})[0]});
+  };
+  Model<double> m, fresh;
+  make(m);
+  make(fresh);
+  const auto x1 = random_tensor<double>({2, 3}, 5), x2 = random_tensor<double>({4, 3}, 6);
+  const auto g1 = random_tensor<double>({2, 2}, 7), g2 = random_tensor<double>({4, 2}, 8);
+  m.call({x1}, Mode::training);
+  m.call({x2}, Mode::training);
+  m.predict({x1});  // keeps nothing
+  fresh.call({x2}, Mode::training);
+  EXPECT_TRUE(all_close(m.backward({g2}).inputs[0], fresh.backward({g2}).inputs[0], {0, 0}));
+  fresh.call({x1}, Mode::training);
+  EXPECT_TRUE(all_close(m.backward({g1}).inputs[0], fresh.backward({g1}).inputs[0], {0, 0}));
+  EXPECT_THROW(m.backward({g1}), StateError);
+  m.call({x1}, Mode::training);
+  m.clear_tape();
+  EXPECT_THROW(m.backward({g1}), StateError);
+  EXPECT_THROW(m.layers()[1]->backward({g1}), StateError) << "clear_tape reaches the layers";
+}
+
+TEST(ModelBackward, UnusedInputsAndMissingOutputGradientsAreZero) {
+  Model<double> m;
+  auto x = m.input({-1, 3}, "x");
+  m.input({-1, 2}, "unused");
+  auto d = dense<double>(2);
+  m.set_outputs({m.call(d, {x})[0], x});
+  const auto xs = random_tensor<double>({2, 3}, 9);
+  m.call({xs, random_tensor<double>({2, 2}, 10)}, Mode::training);
+  const auto gx = random_tensor<double>({2, 3}, 11);
+  const LayerGrads<double> g = m.backward({Tensor<double>(), gx});  // no gradient into the Dense output
+  ASSERT_EQ(g.inputs.size(), 2u);
+  EXPECT_TRUE(all_close(g.inputs[0], gx, {0, 0})) << "only the identity output contributes";
+  EXPECT_EQ(g.inputs[1].shape(), (Shape{2, 2}));
+  for (double v : g.inputs[1].values()) EXPECT_EQ(v, 0.0);
+  for (const auto& p : m.params())
+    for (double v : p.grad->values()) EXPECT_EQ(v, 0.0);
+}
+
+TEST(ModelBackward, ParamsOfNestedModelsCarryGradientsAndZeroGrads) {
+  auto inner = std::make_shared<Sequential<double>>(
+      std::vector<std::shared_ptr<Layer<double>>>{dense<double>(3, "tanh", "inner_a"),
+                                                  dense<double>(2, "linear", "inner_b")},
+      "inner");
+  inner->build(Shape{-1, 4});
+  Model<double> m;
+  auto x1 = m.input({-1, 4});
+  auto x2 = m.input({-1, 4});
+  auto sum = std::make_shared<Add<double>>();
+  m.set_outputs({m.call(sum, {m.call(inner, {x1})[0], m.call(inner, {x2})[0]})[0]});  // a model shared twice
+  const auto ps = m.params();
+  ASSERT_EQ(ps.size(), 4u);
+  for (const auto& p : ps) ASSERT_NE(p.grad, nullptr) << p.name;
+  m.call({random_tensor<double>({3, 4}, 12), random_tensor<double>({3, 4}, 13)}, Mode::training);
+  m.backward({random_tensor<double>({3, 2}, 14)});
+  for (const auto& p : ps) {
+    double norm = 0;
+    for (double v : p.grad->values()) norm += std::abs(v);
+    EXPECT_GT(norm, 0.0) << p.name;
+  }
+  m.zero_grads();
+  for (const auto& p : ps)
+    for (double v : p.grad->values()) EXPECT_EQ(v, 0.0) << p.name;
+}
+
+TEST(ModelBackward, SequentialTakesAndReturnsOneTensor) {
+  Sequential<double> m({dense<double>(3, "relu"), dense<double>(2)});
+  const auto x = random_tensor<double>({4, 5}, 15), dy = random_tensor<double>({4, 2}, 16);
+  m.call(x, Mode::training);
+  const Tensor<double> dx = m.backward(dy);
+  m.call(x, Mode::training);
+  EXPECT_TRUE(all_close(dx, m.Model<double>::backward({dy}).inputs.at(0), {0, 0}));
+  EXPECT_EQ(dx.shape(), x.shape());
+}
+
 }  // namespace
 }  // namespace rnnx

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
+#include <string>
 #include <limits>
 
 #include "recurrent_reference.h"
@@ -12,6 +14,7 @@
 #include "rnnx/core/error.h"
 #include "rnnx/layers/gru.h"
 #include "rnnx/layers/lstm.h"
+#include "rnnx/layers/rnn.h"
 #include "rnnx/layers/simple_rnn.h"
 
 namespace rnnx {
@@ -236,6 +239,102 @@ TEST(RNNErrors, SetWeightsChecksShapes) {
                 layer.set_weights({Tensor<float>({3, 8}), Tensor<float>({2, 8}), Tensor<float>({6})});
               }),
               HasSubstr("weight 2 ('bias') has shape [8], got an array of shape [6]"));
+}
+
+// ---- Backward (layer.h contract, spec §2.5). ----
+
+TEST(RNNErrors, BackwardWithoutATrainingCall) {
+  LSTM<float> layer(lstm(2), "enc");
+  const std::string want =
+      "LSTM 'enc': backward without a training-mode call to undo (call it with Mode::training first; inference "
+      "calls keep nothing)";
+  layer.build({{2, 4, 3}});
+  EXPECT_EQ(message_of<StateError>([&] { layer.backward({Tensor<float>({2, 2})}); }), want);
+  const Tensor<float> x = ref::random_tensor<float>({2, 4, 3}, 3);
+  call(layer, x);  // inference keeps nothing
+  EXPECT_EQ(layer.tape_depth(), 0u);
+  EXPECT_EQ(message_of<StateError>([&] { layer.backward({Tensor<float>({2, 2})}); }), want);
+  call(layer, x, nullptr, {}, {}, Mode::training);
+  EXPECT_EQ(layer.tape_depth(), 1u);
+  layer.backward({Tensor<float>({2, 2})});
+  EXPECT_EQ(message_of<StateError>([&] { layer.backward({Tensor<float>({2, 2})}); }), want);  // undone once only
+  call(layer, x, nullptr, {}, {}, Mode::training);
+  layer.clear_tape();
+  EXPECT_EQ(message_of<StateError>([&] { layer.backward({Tensor<float>({2, 2})}); }), want);
+}
+
+TEST(RNNErrors, BackwardGradientCountAndShapes) {
+  LSTMOptions o = lstm(2);
+  o.return_sequences = true;
+  o.return_state = true;
+  LSTM<float> layer(o, "enc");
+  const Tensor<float> x = ref::random_tensor<float>({2, 4, 3}, 3);
+  call(layer, x, nullptr, {}, {}, Mode::training);
+  EXPECT_EQ(message_of<ShapeError>([&] { layer.backward({Tensor<float>({2, 4, 2})}); }),
+            "LSTM 'enc': backward got 1 output gradient, expected 3 (one per output of the call)");
+  EXPECT_EQ(message_of<ShapeError>([&] {
+              layer.backward({Tensor<float>({2, 2}), Tensor<float>({2, 2}), Tensor<float>({2, 2})});
+            }),
+            "LSTM 'enc': the gradient of output 0 has shape [2, 2], expected [2, 4, 2] (the shape of that output)");
+  EXPECT_EQ(message_of<ShapeError>([&] {
+              layer.backward({Tensor<float>({2, 4, 2}), Tensor<float>(), Tensor<float>({3, 2})});
+            }),
+            "LSTM 'enc': the gradient of output 2 has shape [3, 2], expected [2, 2] (the shape of that output)");
+  // A rejected backward keeps the call: a correct one still works (empty = no gradient).
+  EXPECT_EQ(layer.tape_depth(), 1u);
+  const LayerGrads<float> g = layer.backward({Tensor<float>({2, 4, 2}, 1.0f), Tensor<float>(), Tensor<float>()});
+  EXPECT_EQ(g.inputs.at(0).shape(), x.shape());
+  EXPECT_TRUE(g.initial_state.empty());
+  EXPECT_TRUE(g.constants.empty());
+}
+
+// A user cell written for inference only (supports_backward() is false by default).
+class InferenceOnlyCell : public Cell<float> {
+ public:
+  std::string class_name() const override { return "InferenceOnlyCell"; }
+  std::vector<int64_t> state_sizes() const override { return {2}; }
+  int64_t output_size() const override { return 2; }
+  void build(int64_t input_size, const std::vector<int64_t>&, Rng&) override { input_size_ = input_size; }
+  bool built() const override { return input_size_ > 0; }
+  int64_t input_size() const override { return input_size_; }
+  std::vector<Param<float>> params() override { return {}; }
+  void step(const CellStep<float>& s) const override {
+    for (int64_t i = 0; i < s.batch * 2; ++i) s.output[i] = s.new_states[0][i] = s.states[0][i] + 1.0f;
+  }
+  std::unique_ptr<Cell<float>> clone_config() const override { return std::make_unique<InferenceOnlyCell>(); }
+
+ private:
+  int64_t input_size_ = 0;
+};
+
+TEST(RNNErrors, BackwardNeedsACellWithBackward) {
+  RNN<float> layer(std::make_unique<InferenceOnlyCell>(), {}, "user");
+  const Tensor<float> x = ref::random_tensor<float>({2, 4, 3}, 3);
+  const Tensor<float> y = call(layer, x, nullptr, {}, {}, Mode::training).outputs[0];  // training forward works
+  EXPECT_EQ(y[0], 4.0f);
+  EXPECT_EQ(message_of<ConfigError>([&] { layer.backward({Tensor<float>({2, 2})}); }),
+            "RNN 'user': its cell InferenceOnlyCell does not implement backward (Cell::supports_backward), so the "
+            "layer cannot be trained");
+}
+
+TEST(RNNErrors, ResetStatesWithValues) {
+  LSTMOptions o = lstm(2);
+  LSTM<float> plain(o, "enc");
+  plain.build({{2, 4, 3}});
+  EXPECT_EQ(message_of<StateError>([&] { plain.reset_states({}); }),
+            "LSTM 'enc': reset_states(values) needs a stateful layer");
+  o.stateful = true;
+  LSTM<float> layer(o, "enc");
+  layer.build({{-1, 4, 3}});
+  EXPECT_EQ(message_of<StateError>([&] { layer.reset_states({Tensor<float>({2, 2}), Tensor<float>({2, 2})}); }),
+            "LSTM 'enc': reset_states(values) before the batch size is known (build or call first)");
+  layer.build({{2, 4, 3}});
+  EXPECT_EQ(message_of<ShapeError>([&] { layer.reset_states({Tensor<float>({2, 2})}); }),
+            "LSTM 'enc': reset_states got 1 tensors, expected 2 (one per state, sizes [2, 2])");
+  EXPECT_EQ(message_of<ShapeError>([&] { layer.reset_states({Tensor<float>({2, 2}), Tensor<float>({3, 2})}); }),
+            "LSTM 'enc': reset_states value 1 has shape [3, 2], expected [2, 2]");
+  layer.reset_states({Tensor<float>({2, 2}, 0.5f), Tensor<float>({2, 2}, -0.5f)});
+  EXPECT_EQ(layer.states()[1][3], -0.5f);
 }
 
 }  // namespace

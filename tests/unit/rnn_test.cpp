@@ -700,5 +700,86 @@ TEST(RNN, LayerSeedFromOptions) {
   EXPECT_EQ(LSTM<float>(o).options().seed, std::optional<uint64_t>(5));
 }
 
+// ---- Backward (spec §2.5; the gradient values are checked in tests/gradcheck). ----
+
+// Gradients of one training call with output weights `w`: [input, params...].
+template <class T>
+std::vector<Tensor<T>> gradients_of(RNN<T>& layer, const Tensor<T>& x, const std::vector<Tensor<T>>& w) {
+  layer.zero_grads();
+  train(layer, x);
+  std::vector<Tensor<T>> out{layer.backward(w).inputs.at(0)};
+  for (auto& p : layer.params()) out.push_back(*p.grad);
+  return out;
+}
+
+TEST(RNNBackward, InferenceKeepsNothingTrainingKeepsOneEntryPerCall) {
+  LSTM<double> layer(lstm_options(3));
+  const Tensor<double> x = ref::random_tensor<double>({2, 4, 3}, 5);
+  run(layer, x);
+  EXPECT_EQ(layer.tape_depth(), 0u);
+  for (const auto& p : layer.params()) {  // allocated at build, zero
+    ASSERT_NE(p.grad, nullptr) << p.name;
+    EXPECT_EQ(p.grad->shape(), p.value->shape()) << p.name;
+  }
+  train(layer, x);
+  train(layer, x);
+  EXPECT_EQ(layer.tape_depth(), 2u);
+  layer.clear_tape();
+  EXPECT_EQ(layer.tape_depth(), 0u);
+}
+
+TEST(RNNBackward, UndoesTrainingCallsLastFirstAndAccumulates) {
+  GRUOptions o;
+  o.units = 3;
+  o.return_sequences = true;
+  GRU<double> layer(o);
+  const Tensor<double> x1 = ref::random_tensor<double>({2, 4, 3}, 6), x2 = ref::random_tensor<double>({3, 5, 3}, 7);
+  const Tensor<double> w1 = ref::random_tensor<double>({2, 4, 3}, 8), w2 = ref::random_tensor<double>({3, 5, 3}, 9);
+  layer.build({x1.shape()});
+  ref::randomize_weights(layer, 10);
+  const auto alone1 = gradients_of(layer, x1, {w1});
+  const auto alone2 = gradients_of(layer, x2, {w2});
+
+  layer.zero_grads();
+  train(layer, x1);
+  train(layer, x2);
+  const LayerGrads<double> g2 = layer.backward({w2});  // the most recent call first
+  const LayerGrads<double> g1 = layer.backward({w1});
+  EXPECT_TRUE(all_close(g2.inputs[0], alone2[0], kExact));
+  EXPECT_TRUE(all_close(g1.inputs[0], alone1[0], kExact));
+  const auto params = layer.params();
+  for (size_t k = 0; k < params.size(); ++k) {
+    Tensor<double> sum = alone1[k + 1];
+    for (int64_t i = 0; i < sum.size(); ++i) sum[i] += alone2[k + 1][i];
+    EXPECT_TRUE(all_close(*params[k].grad, sum, {1e-14, 1e-13}, params[k].name));
+  }
+}
+
+TEST(RNNBackward, EmptyGradientsAreZeroAndFloatMatchesDouble) {
+  LSTMOptions o = lstm_options(3);
+  LSTM<double> d(o);
+  LSTM<float> f(o);
+  const Tensor<double> x = ref::random_tensor<double>({2, 4, 3}, 11);
+  d.build({x.shape()});
+  f.build({x.shape()});
+  const auto weights = ref::randomize_weights(d, 12);
+  std::vector<Tensor<float>> wf;
+  for (const auto& w : weights) wf.push_back(w.cast<float>());
+  f.set_weights(wf);
+
+  // No gradient into any output: every gradient is zero.
+  const auto none = gradients_of(d, x, {Tensor<double>(), Tensor<double>(), Tensor<double>()});
+  for (const auto& g : none)
+    for (double v : g.values()) ASSERT_EQ(v, 0.0);
+
+  const std::vector<Tensor<double>> w{ref::random_tensor<double>({2, 4, 3}, 13), ref::random_tensor<double>({2, 3}, 14),
+                                      ref::random_tensor<double>({2, 3}, 15)};
+  std::vector<Tensor<float>> w_float;
+  for (const auto& t : w) w_float.push_back(t.cast<float>());
+  const auto gd = gradients_of(d, x, w);
+  const auto gf = gradients_of(f, x.cast<float>(), w_float);
+  for (size_t k = 0; k < gd.size(); ++k) EXPECT_TRUE(all_close(gf[k], gd[k], {2e-5, 1e-4}, std::to_string(k)));
+}
+
 }  // namespace
 }  // namespace rnnx

@@ -15,6 +15,7 @@
 #include "rnnx/layers/lstm.h"
 #include "rnnx/layers/rnn.h"
 #include "support/close.h"
+#include "support/gradcheck.h"
 
 namespace rnnx {
 namespace {
@@ -25,6 +26,9 @@ using ::testing::HasSubstr;
 
 // h' = tanh(x @ kernel + h @ recurrent_kernel + c @ constant_kernel), with one constant c
 // per sequence (tf.keras `constants`). No input projection: step() reads x itself.
+// It can be trained (cell.h, "Training"): step() records h' on the tape; step_backward()
+// turns the gradients of h' into da = dh' * (1 - h'^2), the dZ row, and dh_prev = da Rᵀ;
+// backward_params() and backward_inputs() are whole-sequence matrix products.
 template <class T>
 class MinimalConstantsCell : public Cell<T> {
  public:
@@ -46,12 +50,18 @@ class MinimalConstantsCell : public Cell<T> {
     constant_kernel_ = Tensor<T>({constant_size_, units_});
     for (Tensor<T>* w : {&kernel_, &recurrent_kernel_, &constant_kernel_})
       initialize(Initializer::from_name("glorot_uniform"), *w, rng);
+    // One gradient per weight, shaped like it (Param::grad is never null after build).
+    kernel_grad_ = Tensor<T>(kernel_.shape());
+    recurrent_kernel_grad_ = Tensor<T>(recurrent_kernel_.shape());
+    constant_kernel_grad_ = Tensor<T>(constant_kernel_.shape());
     built_ = true;
   }
   bool built() const override { return built_; }
   int64_t input_size() const override { return input_size_; }
   std::vector<Param<T>> params() override {
-    return {{"kernel", &kernel_}, {"recurrent_kernel", &recurrent_kernel_}, {"constant_kernel", &constant_kernel_}};
+    return {{"kernel", &kernel_, &kernel_grad_},
+            {"recurrent_kernel", &recurrent_kernel_, &recurrent_kernel_grad_},
+            {"constant_kernel", &constant_kernel_, &constant_kernel_grad_}};
   }
 
   void step(const CellStep<T>& s) const override {
@@ -62,15 +72,59 @@ class MinimalConstantsCell : public Cell<T> {
                      u, T(1), s.output, u);
     kernels::activate_block<T>(Activation{ActivationKind::tanh}, s.output, b, u, u);
     kernels::copy_block<T>(b, u, s.output, u, s.new_states[0], u);
+    if (!s.tape.empty()) kernels::copy_block<T>(b, u, s.output, u, s.tape[0], u);
   }
 
   std::unique_ptr<Cell<T>> clone_config() const override { return std::make_unique<MinimalConstantsCell>(units_); }
+
+  // ---- Training ----
+  bool supports_backward() const override { return true; }
+  std::vector<int64_t> tape_widths() const override { return {units_}; }  // h'
+  int64_t grad_width() const override { return units_; }                 // da
+  int64_t backward_scratch_size(int64_t batch) const override { return 2 * batch * units_; }
+
+  void step_backward(const CellStepGrad<T>& g) const override {
+    const int64_t b = g.batch, u = units_;
+    T* dh = g.scratch;
+    T* one_minus_h2 = g.scratch + b * u;
+    const T* h = g.tape[0];
+    kernels::add_block<T>(b, u, g.d_output, u, g.d_new_states[0], u, dh, u);
+    // tanh'(a) = 1 - h'^2
+    kernels::multiply_block<T>(b, u, h, u, h, u, one_minus_h2, u);
+    kernels::scale_block<T>(one_minus_h2, b, u, u, T(-1));
+    kernels::add_scalar_block<T>(one_minus_h2, b, u, u, T(1));
+    kernels::multiply_block<T>(b, u, dh, u, one_minus_h2, u, g.dz, g.ldz);
+    kernels::gemm<T>(false, true, b, u, u, T(1), g.dz, g.ldz, recurrent_kernel_.data(), u, T(0), g.d_states[0], u);
+  }
+
+  void backward_params(const CellSequenceGrad<T>& g) override {
+    const int64_t u = units_;
+    kernels::gemm<T>(true, false, input_size_, u, g.rows, T(1), g.x, input_size_, g.dz, g.ldz, T(1),
+                     kernel_grad_.data(), u);
+    kernels::gemm<T>(true, false, u, u, g.rows, T(1), g.states[0], u, g.dz, g.ldz, T(1),
+                     recurrent_kernel_grad_.data(), u);
+    // The constant is the same at every step: sum da over the steps of each sample.
+    Tensor<T> da_sum({g.batch, u});
+    for (int64_t r = 0; r < g.rows; r += g.batch)
+      kernels::add_block<T>(g.batch, u, da_sum.data(), u, g.dz + r * g.ldz, g.ldz, da_sum.data(), u);
+    kernels::gemm<T>(true, false, constant_size_, u, g.batch, T(1), g.constants[0], constant_size_, da_sum.data(), u,
+                     T(1), constant_kernel_grad_.data(), u);
+    kernels::gemm<T>(false, true, g.batch, constant_size_, u, T(1), da_sum.data(), u, constant_kernel_.data(), u,
+                     T(1), g.d_constants[0], constant_size_);
+  }
+
+  void backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t, const DropoutMasks<T>&, T* d_x,
+                       T*) const override {
+    kernels::gemm<T>(false, true, rows, input_size_, units_, T(1), dz, ldz, kernel_.data(), units_, T(0), d_x,
+                     input_size_);
+  }
 
  private:
   int64_t units_;
   int64_t input_size_ = 0, constant_size_ = 0;
   bool built_ = false;
   Tensor<T> kernel_, recurrent_kernel_, constant_kernel_;
+  Tensor<T> kernel_grad_, recurrent_kernel_grad_, constant_kernel_grad_;
 };
 
 LayerOutputs<double> call(Layer<double>& layer, const Tensor<double>& x, const Tensor<double>* constant,
@@ -137,6 +191,28 @@ TEST(UserCell, ConstantsReachOnlyTheCellsThatTakeThemInAStack) {
   const auto b = call(second, a.outputs[0], &c, &mask).outputs;
   EXPECT_TRUE(all_close(got[0], b[0], {1e-14, 1e-14}));
   EXPECT_TRUE(all_close(got[3], b[1], {1e-14, 1e-14}));
+}
+
+// The user cell's backward, alone and inside a stack with a built-in cell, matches finite
+// differences on the input, the initial state, the constant and every weight.
+TEST(UserCell, BackwardMatchesFiniteDifferences) {
+  RNN<double> layer(std::make_unique<MinimalConstantsCell<double>>(3), sequences_and_state(), "user");
+  rnnx::testing::GradcheckCall c;
+  c.inputs.push_back(ref::random_tensor<double>({2, 4, 3}, 55));
+  c.constants.push_back(ref::random_tensor<double>({2, 2}, 56));
+  c.initial_state.push_back(ref::random_tensor<double>({2, 3}, 57));
+  c.mask = ref::make_mask({{1, 1, 0, 1}, {0, 1, 1, 1}});
+  EXPECT_TRUE(rnnx::testing::gradcheck(layer, c));
+
+  LSTMCellOptions lc;
+  lc.units = 2;
+  std::vector<std::unique_ptr<Cell<double>>> cells;
+  cells.push_back(std::make_unique<MinimalConstantsCell<double>>(3));
+  cells.push_back(std::make_unique<LSTMCell<double>>(lc));
+  RNN<double> stacked(std::make_unique<StackedCells<double>>(std::move(cells)), sequences_and_state(), "stack");
+  c.initial_state.push_back(ref::random_tensor<double>({2, 2}, 58));
+  c.initial_state.push_back(ref::random_tensor<double>({2, 2}, 59));
+  EXPECT_TRUE(rnnx::testing::gradcheck(stacked, c));
 }
 
 TEST(UserCell, ConstantErrors) {

@@ -63,6 +63,19 @@ class SimpleRNNCell : public Cell<T> {
 
   std::unique_ptr<Cell<T>> clone_config() const override;
 
+  // Training (cell.h; spec §2.5). Tape: the pre-activation a and h' = φ(a) (U each).
+  // dZ rows: da (U).
+  bool supports_backward() const override { return true; }
+  std::vector<int64_t> tape_widths() const override;
+  int64_t grad_width() const override { return options_.units; }
+  int64_t backward_scratch_size(int64_t batch) const override;
+  void begin_backward() override;
+  void step_backward(const CellStepGrad<T>& g) const override;
+  void backward_params(const CellSequenceGrad<T>& g) override;
+  void backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* d_x,
+                       T* scratch) const override;
+  int64_t backward_inputs_scratch_size(int64_t rows) const override;
+
   const Tensor<T>& kernel() const { return kernel_; }
   const Tensor<T>& recurrent_kernel() const { return recurrent_kernel_; }
   const Tensor<T>& bias() const { return bias_; }
@@ -74,6 +87,8 @@ class SimpleRNNCell : public Cell<T> {
   bool built_ = false;
   int64_t input_size_ = 0;
   Tensor<T> kernel_, recurrent_kernel_, bias_;
+  Tensor<T> kernel_grad_, recurrent_kernel_grad_, bias_grad_;
+  Tensor<T> kernel_t_, recurrent_kernel_t_;  // transposed by begin_backward()
 };
 
 extern template class SimpleRNNCell<float>;

@@ -8,8 +8,14 @@
 //    as cell k's input).
 //  - constants (tf.keras): passed to every cell that accepts them.
 // The first cell's input projection is done for the whole sequence; the later cells get
-// x_proj == null. Not thread-safe: one StackedCells must not step() concurrently (it reuses
-// one CellStep per sub-cell so that the time loop never allocates).
+// x_proj == null. Not thread-safe: one StackedCells must not step() or step_backward()
+// concurrently (it reuses one CellStep / CellStepGrad per sub-cell so that the time loop
+// never allocates).
+// Training (cell.h): the tape is the cells' tape entries, cell by cell, each cell but the
+// last followed by one entry holding its output (the next cell's input); dZ rows are the
+// cells' dZ rows side by side. Backward runs the cells last to first within each step; a
+// later cell's input gradient (its backward_inputs on one step) is the gradient of the
+// previous cell's output. supports_backward() when every cell does.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -54,14 +60,39 @@ class StackedCells : public Cell<T> {
 
   std::unique_ptr<Cell<T>> clone_config() const override;
 
+  bool supports_backward() const override;
+  std::vector<int64_t> tape_widths() const override;
+  int64_t grad_width() const override;
+  int64_t backward_scratch_size(int64_t batch) const override;
+  void begin_backward() override;
+  void step_backward(const CellStepGrad<T>& g) const override;
+  void backward_params(const CellSequenceGrad<T>& g) override;
+  void backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* d_x,
+                       T* scratch) const override;
+  int64_t backward_inputs_scratch_size(int64_t rows) const override;
+
  private:
+  // Where cell k's pieces sit in the stack's tape / dZ rows / states / masks.
+  struct Layout {
+    size_t tape = 0;       // first tape entry of cell k
+    size_t tape_count = 0;  // how many it has
+    size_t tape_out = 0;   // the entry holding cell k's output (k + 1 < size())
+    int64_t dz = 0;        // first dZ column of cell k
+    size_t state = 0;      // first state of cell k
+    size_t in_mask = 0, rec_mask = 0;
+  };
+  std::vector<Layout> layout() const;
   // The masks of cell k out of the stack's masks (empty when the stack got none).
   DropoutMasks<T> cell_masks(const DropoutMasks<T>& all, size_t k) const;
-  void prepare_steps() const;
+  void prepare_steps();
 
   std::vector<std::unique_ptr<Cell<T>>> cells_;
-  // One reusable CellStep per cell (sized at build, only pointers change per step).
+  // One reusable CellStep / CellStepGrad per cell (sized at build, only pointers change per
+  // step), and the layout of the built cells.
   mutable std::vector<CellStep<T>> steps_;
+  mutable std::vector<CellStepGrad<T>> grad_steps_;
+  mutable std::vector<T*> output_grads_;  // step_backward: gradient of cell k's output
+  std::vector<Layout> layout_;
 };
 
 extern template class StackedCells<float>;

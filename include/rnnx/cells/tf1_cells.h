@@ -65,11 +65,28 @@ class TF1LSTMCell : public Cell<T> {
 
   std::unique_ptr<Cell<T>> clone_config() const override;
 
+  // Training (cell.h; spec §2.5, §6). Tape: gate pre-activations (4U, forget_bias and
+  // peepholes included) and values (4U), c' before and after cell_clip (U each), φ(c') (U),
+  // and with num_proj the unprojected m (U) and the projection before proj_clip (H). dZ
+  // rows: the 4U pre-activation gradients, then with num_proj dL/d(m @ P) (H). Clipping
+  // passes no gradient where it clipped.
+  bool supports_backward() const override { return true; }
+  std::vector<int64_t> tape_widths() const override;
+  int64_t grad_width() const override;
+  int64_t backward_scratch_size(int64_t batch) const override;
+  void begin_backward() override;
+  void step_backward(const CellStepGrad<T>& g) const override;
+  void backward_params(const CellSequenceGrad<T>& g) override;
+  void backward_inputs(const T* dz, int64_t ldz, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* d_x,
+                       T* scratch) const override;
+
  private:
   TF1LSTMCellOptions options_;
   bool built_ = false;
   int64_t input_size_ = 0;
   Tensor<T> kernel_, bias_, w_f_diag_, w_i_diag_, w_o_diag_, projection_;
+  Tensor<T> kernel_grad_, bias_grad_, w_f_diag_grad_, w_i_diag_grad_, w_o_diag_grad_, projection_grad_;
+  Tensor<T> kernel_t_, projection_t_;  // transposed by begin_backward()
 };
 
 // tf.compat.v1.nn.rnn_cell.BasicLSTMCell(num_units, forget_bias=1.0, activation=tanh): the

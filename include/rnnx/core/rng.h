@@ -24,6 +24,16 @@ class Rng {
   // A new, independent generator derived from this one (for sub-streams).
   Rng split();
 
+  // The whole generator state (for training checkpoints): set_state(state()) continues
+  // the same stream, cached normal draw included.
+  struct State {
+    uint64_t words[4] = {0, 0, 0, 0};
+    bool has_spare = false;
+    double spare = 0.0;
+  };
+  State state() const;
+  void set_state(const State& state);
+
  private:
   uint64_t s_[4];
   bool has_spare_ = false;

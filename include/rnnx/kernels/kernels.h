@@ -24,6 +24,12 @@ void add_row_vector(T* c, int64_t m, int64_t n, int64_t ldc, const T* v);
 template <class T>
 void activate_block(const Activation& a, T* x, int64_t m, int64_t n, int64_t ldx);
 
+// Gradient through a row-wise softmax on an m x n block, given its output y:
+// dx = y * (dy - sum_j dy_j * y_j) per row (the Jacobian product). dx may alias dy exactly.
+template <class T>
+void softmax_backward_block(int64_t m, int64_t n, const T* y, int64_t ldy, const T* dy, int64_t lddy, T* dx,
+                            int64_t lddx);
+
 // y[i] = x[i] * scale[i] for i < n.
 template <class T>
 void multiply(const T* x, const T* scale, T* y, int64_t n);
@@ -86,7 +92,31 @@ void swap_leading_axes(int64_t a, int64_t b, int64_t n, const T* x, T* y);
 template <class T>
 void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y);
 
+// ---- Backward kernels (training). ----
+
+// dx = dy * f'(x) for an element-wise activation f (requires a.elementwise(); softmax has
+// softmax_backward_block); x is the activation's input and y = f(x) its output
+// (rnnx::activate_derivative takes both). Linear reads neither x nor y (they may be null).
+// dx may alias dy exactly.
+template <class T>
+void activation_backward_block(const Activation& a, int64_t m, int64_t n, const T* x, int64_t ldx, const T* y,
+                               int64_t ldy, const T* dy, int64_t lddy, T* dx, int64_t lddx);
+
+// y[j] += sum over the m rows of a[i, j] (bias gradients), rows added in order.
+template <class T>
+void accumulate_column_sums(int64_t m, int64_t n, const T* a, int64_t lda, T* y);
+
+// The gradient of clip_block: dx = dy where lo <= x <= hi, else 0 (x is the value before
+// clipping; the bounds pass the gradient, as TF's clip_by_value does). dx may alias dy
+// exactly.
+template <class T>
+void clip_backward_block(int64_t m, int64_t n, const T* x, int64_t ldx, T lo, T hi, const T* dy, int64_t lddy, T* dx,
+                         int64_t lddx);
+
 namespace ref {
+template <class T>
+void softmax_backward_block(int64_t m, int64_t n, const T* y, int64_t ldy, const T* dy, int64_t lddy, T* dx,
+                            int64_t lddx);
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
@@ -118,6 +148,14 @@ template <class T>
 void swap_leading_axes(int64_t a, int64_t b, int64_t n, const T* x, T* y);
 template <class T>
 void reverse_middle_axis(int64_t a, int64_t b, int64_t n, const T* x, T* y);
+template <class T>
+void activation_backward_block(const Activation& a, int64_t m, int64_t n, const T* x, int64_t ldx, const T* y,
+                               int64_t ldy, const T* dy, int64_t lddy, T* dx, int64_t lddx);
+template <class T>
+void accumulate_column_sums(int64_t m, int64_t n, const T* a, int64_t lda, T* y);
+template <class T>
+void clip_backward_block(int64_t m, int64_t n, const T* x, int64_t ldx, T lo, T hi, const T* dy, int64_t lddy, T* dx,
+                         int64_t lddx);
 }  // namespace ref
 
 }  // namespace rnnx::kernels

@@ -3,6 +3,8 @@
 // activation element-wise (softmax over the last axis). Named ActivationLayer in C++ because
 // rnnx::Activation is the activation descriptor; class_name() is "Activation".
 // Ensures: output shape = input shape; the input mask is passed through.
+// Training: a training-mode call keeps its input and output; backward gives dy * f'(x)
+// element-wise, or for softmax the Jacobian product y * (dy - Σ dy * y) over the last axis.
 #include <string>
 #include <vector>
 
@@ -22,9 +24,18 @@ class ActivationLayer : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
  private:
+  struct Call {
+    Tensor<T> x, y;  // input and output
+  };
+  // The block activate_block sees: rows x cols, cols = the last axis (all of a 1-D input).
+  static void block_of(const Tensor<T>& x, int64_t& rows, int64_t& cols);
+
   Activation activation_;
+  std::vector<Call> tape_;
 };
 
 extern template class ActivationLayer<float>;

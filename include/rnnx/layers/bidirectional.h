@@ -19,6 +19,11 @@
 //    reset_states() resets both.
 //  - Seeds: build() seeds the two directions from this layer's seed (two derived seeds),
 //    unless they are already built.
+//  - backward (layer.h, spec §2.5): splits the merged gradient (concat: by columns; sum:
+//    both; ave: half each; mul: times the other direction's output, kept by the training
+//    call), flips the backward direction's part back to its processing order, runs both
+//    directions' backward, and adds their input and constant gradients; initial_state
+//    gradients come back forward half first.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -62,17 +67,30 @@ class Bidirectional : public Layer<T> {
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
 
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override;
+
   std::vector<Param<T>> params() override;
   void reset_states() override;
 
  private:
+  // What one training call keeps: the output shapes, and for merge mode mul both
+  // directions' (time-aligned) outputs.
+  struct TapeEntry {
+    std::vector<Shape> output_shapes;
+    Tensor<T> y_fwd, y_bwd;
+  };
+
   // Names and configures forward_ (already set) and the backward layer.
   void set_up(const RNN<T>& original, std::unique_ptr<RNN<T>> backward_layer);
   // Merged output of one forward and one (already time-aligned) backward tensor.
   Tensor<T> merge(const Tensor<T>& fwd, const Tensor<T>& bwd) const;
+  // y [batch, steps, n] reversed along steps.
+  static Tensor<T> flip_time(const Tensor<T>& y);
 
   MergeMode merge_mode_;
   std::unique_ptr<RNN<T>> forward_, backward_;
+  std::vector<TapeEntry> tape_;
 };
 
 extern template class Bidirectional<float>;

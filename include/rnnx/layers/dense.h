@@ -7,6 +7,11 @@
 // Requires: the input's last dimension is known and equals input_dim once built.
 // Ensures: output shape = input shape with the last dimension replaced by units; the input
 // mask (if any) is passed through unchanged.
+// Training: a training-mode call keeps its input (and, for a non-linear activation, the
+// pre-activation and output); backward gives dx = dz kernelᵀ and accumulates
+// kernel.grad += xᵀ dz, bias.grad += Σ_rows dz (dz = the gradient before the activation).
+// Regularizers and constraints are stored for the training code (train/regularizers.h);
+// params() reports each weight's regularizer and constraint.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +19,7 @@
 #include "rnnx/activations.h"
 #include "rnnx/initializers.h"
 #include "rnnx/layers/layer.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 
@@ -23,6 +29,9 @@ struct DenseOptions {
   bool use_bias = true;
   Initializer kernel_initializer = Initializer::from_name("glorot_uniform");
   Initializer bias_initializer = Initializer::from_name("zeros");
+  Regularizer kernel_regularizer{}, bias_regularizer{};
+  Regularizer activity_regularizer{};  // on the output, per sample (see regularizers.h)
+  Constraint kernel_constraint{}, bias_constraint{};
 };
 
 template <class T>
@@ -37,6 +46,8 @@ class Dense : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
   std::vector<Param<T>> params() override;
 
   // Built weights (empty before build).
@@ -47,9 +58,18 @@ class Dense : public Layer<T> {
   // Checks one input shape and returns its last dimension (-1 if unknown).
   int64_t check_input(const std::vector<Shape>& input_shapes) const;
 
+  // What backward needs from one training call.
+  struct Call {
+    Tensor<T> x;  // the input
+    Tensor<T> z;  // pre-activation (element-wise non-linear activations only)
+    Tensor<T> y;  // output (non-linear activations only)
+  };
+
   DenseOptions options_;
   int64_t input_dim_ = -1;
   Tensor<T> kernel_, bias_;
+  Tensor<T> kernel_grad_, bias_grad_;
+  std::vector<Call> tape_;
 };
 
 extern template class Dense<float>;

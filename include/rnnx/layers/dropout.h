@@ -7,7 +7,8 @@
 // noise_shape (optional, rank of the input; -1 = take the input's dimension) makes the mask
 // broadcast along axes where it is 1, e.g. {-1, 1, -1} drops the same features at every step.
 // The input mask (if any) is passed through. A training call keeps its dropout mask (for the
-// backward pass); an inference call keeps nothing.
+// backward pass); an inference call keeps nothing. backward multiplies the gradient by the
+// same mask (identity for a training call with rate 0).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,18 +36,35 @@ class Dropout : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
   // The scale factors (0 or 1/(1-rate)) of the last training call, in the resolved noise
   // shape; empty after an inference call.
   const Tensor<T>& last_dropout_mask() const { return last_mask_; }
 
+  // Every following training call with rate > 0 uses `mask` (scale factors in the resolved
+  // noise shape, e.g. 0 or 1/(1-rate)) instead of drawing one; its shape is checked at the
+  // call (ShapeError). For reproducing given masks and for gradient checks.
+  void set_fixed_mask(Tensor<T> mask) { fixed_mask_ = std::move(mask); }
+  void clear_fixed_mask() { fixed_mask_ = Tensor<T>(); }
+
  private:
   // The noise shape for an input shape; throws ShapeError when they are incompatible.
   Shape noise_shape_for(const Shape& input_shape) const;
 
+  struct Call {
+    Shape shape;     // the input's
+    Tensor<T> mask;  // the scale factors, in the noise shape; empty = identity (rate 0)
+  };
+  // y = x * mask, the mask broadcast along its size-1 axes.
+  static void apply_mask(const Tensor<T>& x, const Tensor<T>& mask, Tensor<T>& y);
+
   DropoutOptions options_;
   std::optional<Rng> rng_;
   Tensor<T> last_mask_;
+  Tensor<T> fixed_mask_;  // empty = draw
+  std::vector<Call> tape_;
 };
 
 extern template class Dropout<float>;

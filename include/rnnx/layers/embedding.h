@@ -7,12 +7,16 @@
 // Ensures: output shape = input shape + [output_dim]; with mask_zero the output carries the
 // mask `ids != 0` (input's shape). Index 0 still has a row (size the vocabulary +1).
 // Throws: ShapeError for an id that is not an integer or is outside [0, input_dim).
+// Training: a training-mode call keeps its ids; backward adds each output row's gradient to
+// the embeddings row it was read from (a scatter-add; repeated ids add up) and returns a
+// zero gradient for the ids.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "rnnx/initializers.h"
 #include "rnnx/layers/layer.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 
@@ -22,6 +26,9 @@ struct EmbeddingOptions {
   bool mask_zero = false;
   // Keras "uniform" = RandomUniform(minval=-0.05, maxval=0.05).
   Initializer embeddings_initializer = Initializer::from_name("uniform");
+  Regularizer embeddings_regularizer{};
+  Regularizer activity_regularizer{};  // on the output, per sample (see regularizers.h)
+  Constraint embeddings_constraint{};
 };
 
 template <class T>
@@ -36,6 +43,8 @@ class Embedding : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
   std::vector<Param<T>> params() override;
 
   const Tensor<T>& embeddings() const { return embeddings_; }
@@ -44,7 +53,8 @@ class Embedding : public Layer<T> {
   void check_input(const std::vector<Shape>& input_shapes) const;
 
   EmbeddingOptions options_;
-  Tensor<T> embeddings_;
+  Tensor<T> embeddings_, embeddings_grad_;
+  std::vector<Tensor<T>> tape_;  // the ids of each training call
 };
 
 extern template class Embedding<float>;

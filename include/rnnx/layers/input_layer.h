@@ -3,6 +3,8 @@
 // the declared batch shape (Keras `batch_shape`; -1 = None, in any position) and passes its
 // tensor through unchanged after checking it.
 // Throws ShapeError when the tensor's rank or a declared dimension differs.
+// Training: backward passes the gradient through (a Model feeds its inputs directly and
+// never calls its InputLayers; this is for an InputLayer called on its own).
 #include <string>
 #include <vector>
 
@@ -25,11 +27,14 @@ class InputLayer : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
  private:
   void check(const Shape& shape) const;
 
   Shape batch_shape_;
+  std::vector<Shape> tape_;  // input shape of each training call
 };
 
 extern template class InputLayer<float>;

@@ -19,6 +19,7 @@
 
 #include "rnnx/core/shape.h"
 #include "rnnx/core/tensor.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 
@@ -60,6 +61,10 @@ struct Param {
   Tensor<T>* value = nullptr;
   Tensor<T>* grad = nullptr;  // same shape as value; allocated by the owner at build
   bool trainable = true;
+  // The layer's Keras kernel_/bias_/embeddings_regularizer and _constraint for this weight
+  // (train/regularizers.h); inactive by default. Applied by the training code.
+  Regularizer regularizer{};
+  Constraint constraint{};
 };
 
 template <class T>

@@ -6,6 +6,8 @@
 // a NaN in a masked step becomes 0; a NaN feature never equals mask_value, so its step is
 // kept); the output carries the mask, shape = input shape without the last axis.
 // Requires an input of rank >= 2, e.g. (batch, steps, features).
+// Training: a training-mode call keeps its mask; backward passes the gradient of kept steps
+// and zero for masked ones.
 #include <string>
 #include <vector>
 
@@ -28,9 +30,17 @@ class Masking : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
  private:
+  struct Call {
+    Shape shape;  // the input's
+    Mask mask;    // the output mask (shape without the last axis)
+  };
+
   MaskingOptions options_;
+  std::vector<Call> tape_;
 };
 
 extern template class Masking<float>;

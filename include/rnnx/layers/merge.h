@@ -13,6 +13,9 @@
 //
 // Both read the input masks from LayerInputs::input_masks (LayerInputs::mask is the first
 // input's, as for every layer).
+//
+// Training: a training-mode call keeps the input shapes; backward gives Concatenate's
+// inputs their slices of the gradient and each of Add's inputs the whole gradient.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,12 +39,15 @@ class Concatenate : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
  private:
   // The axis as an index into shapes of rank `rank`; throws ShapeError if out of range.
   size_t resolve_axis(size_t rank, const std::vector<Shape>& shapes) const;
 
   ConcatenateOptions options_;
+  std::vector<std::vector<Shape>> tape_;  // input shapes of each training call
 };
 
 template <class T>
@@ -54,6 +60,11 @@ class Add : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
+
+ private:
+  std::vector<std::vector<Shape>> tape_;  // input shapes of each training call
 };
 
 extern template class Concatenate<float>;

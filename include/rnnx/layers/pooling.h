@@ -9,6 +9,11 @@
 // GlobalAveragePooling1D is mask-aware: with a (batch, steps) mask m it returns
 // Σ_t x_t·m_t / Σ_t m_t (a fully masked sample gives 0/0 = NaN, as in Keras); without a mask
 // the plain mean over the steps.
+//
+// Training: a training-mode call keeps what backward needs. GlobalMaxPooling1D sends each
+// output gradient to the steps that hold the max, split evenly among ties (TF's reduce_max
+// gradient, which Keras uses; a NaN max gives NaN gradients for that feature);
+// GlobalAveragePooling1D sends dy * m_t / Σ_t m_t to step t (dy / steps without a mask).
 #include <string>
 #include <vector>
 
@@ -30,6 +35,7 @@ class GlobalPooling1D : public Layer<T> {
 
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  void clear_tape() override { tape_.clear(); }
 
  protected:
   // Throws ConfigError for an unknown data_format.
@@ -44,6 +50,18 @@ class GlobalPooling1D : public Layer<T> {
   Shape output_shape(const Shape& input_shape) const;
   bool channels_first() const { return options_.data_format == "channels_first"; }
 
+  // One training call: the input's geometry, plus the input and output (max) or the mask
+  // (average, empty = none).
+  struct Call {
+    Shape shape;
+    Geometry g;
+    Tensor<T> x, y;
+    Mask mask;
+  };
+  // Pops the most recent call after checking grad_outputs against it (layer.h contract).
+  Call pop_call(const std::vector<Tensor<T>>& grad_outputs);
+  std::vector<Call> tape_;
+
  private:
   std::string class_name_;
   GlobalPooling1DOptions options_;
@@ -55,6 +73,7 @@ class GlobalMaxPooling1D : public GlobalPooling1D<T> {
   explicit GlobalMaxPooling1D(GlobalPooling1DOptions options = {}, std::string name = "global_max_pooling1d")
       : GlobalPooling1D<T>("GlobalMaxPooling1D", std::move(options), std::move(name)) {}
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
 };
 
 template <class T>
@@ -63,6 +82,7 @@ class GlobalAveragePooling1D : public GlobalPooling1D<T> {
   explicit GlobalAveragePooling1D(GlobalPooling1DOptions options = {}, std::string name = "global_average_pooling1d")
       : GlobalPooling1D<T>("GlobalAveragePooling1D", std::move(options), std::move(name)) {}
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
 };
 
 // Keras aliases.

@@ -8,6 +8,8 @@
 // Flatten: (batch, d1, ..., dn) -> (batch, d1*...*dn); a (batch,) input becomes (batch, 1).
 // With data_format "channels_first" and rank >= 3 the channels axis (1) is moved last first,
 // as Keras does.
+// Training: a training-mode call keeps the input shape; backward reshapes (Flatten with
+// channels_first: transposes back) the gradient to it.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,9 +34,12 @@ class Reshape : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
  private:
   ReshapeOptions options_;
+  std::vector<Shape> tape_;  // input shape of each training call
 };
 
 struct FlattenOptions {
@@ -53,9 +58,12 @@ class Flatten : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
 
  private:
   FlattenOptions options_;
+  std::vector<Shape> tape_;  // input shape of each training call
 };
 
 extern template class Reshape<float>;

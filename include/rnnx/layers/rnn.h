@@ -24,6 +24,18 @@
 // states unless initial_state is given, and store their final states; reset_states()
 // zeroes them. unroll is accepted and gives the same numbers (spec §3.8).
 //
+// Backward (spec §2.5; layer.h has the contract): undoes the most recent training call.
+// grad_outputs = [d out, *d final_states]. Gradients flow through the masked-step rules of
+// spec §2.5 (a masked step's cell gets zero gradient, the state gradients pass straight to
+// the step before, and the gradient of its output goes to the output it repeated, or
+// nowhere with zero_output_for_mask), through the call's dropout masks, and into the input
+// sequence, the initial_state tensors given and the constants. A stateful layer truncates:
+// the gradient stops at the call boundary, and stored states (not given as initial_state)
+// get none. The parameter gradients accumulate into the cell's Param::grad. The cell must
+// support backward (Cell::supports_backward(); ConfigError otherwise).
+// A training call keeps the time-major input, the states every step read, the cell's tape,
+// the mask, the dropout masks and copies of the constants; inference keeps nothing.
+//
 // Seeds: build() initialises the weights from Layer::seed(); training calls draw dropout
 // masks from a generator derived from the same seed, once per call (one mask per sample,
 // the same for every step; except a cell's sequence_input_dropout(), a mask per step). set_fixed_dropout_masks()
@@ -70,8 +82,19 @@ class RNN : public Layer<T> {
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
 
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  void clear_tape() override { tape_.clear(); }
+  // Training calls kept for backward.
+  size_t tape_depth() const { return tape_.size(); }
+  // Drops the most recent kept training call (Bidirectional, when its other direction fails).
+  void discard_latest_training_call();
+
   std::vector<Param<T>> params() override { return cell_->params(); }
   void reset_states() override;
+  // Sets the stored states of a stateful layer (tf.keras reset_states(states)): one
+  // [batch, size] tensor per state. StateError if the layer is not stateful or its batch
+  // size is not known yet; ShapeError for a wrong count or shape.
+  void reset_states(const std::vector<Tensor<T>>& values);
   // Stored states of a stateful layer (empty until its batch size is known).
   const std::vector<Tensor<T>>& states() const { return states_; }
 
@@ -96,8 +119,23 @@ class RNN : public Layer<T> {
   void dropout_masks_for_call(int64_t batch, int64_t steps, Tensor<T>& whole_sequence, std::vector<Tensor<T>>& input,
                               std::vector<Tensor<T>>& recurrent);
 
+  // What one training call keeps for backward (all buffers time-major, indexed by input
+  // time t: row t * batch + b).
+  struct TapeEntry {
+    int64_t batch = 0, steps = 0;
+    Tensor<T> x;                      // [steps * batch, features], after whole-sequence dropout
+    Tensor<T> sequence_dropout;       // [batch, steps, features] or empty
+    std::vector<Tensor<T>> input_masks, recurrent_masks;
+    Mask mask;                        // [batch, steps] or empty
+    std::vector<Tensor<T>> constants;
+    size_t initial_states = 0;        // how many initial_state tensors were given
+    std::vector<Tensor<T>> states;    // [steps * batch, size]: the states each step read
+    std::vector<Tensor<T>> cell_tape;  // [steps * batch, width]: Cell::tape_widths()
+  };
+
   std::unique_ptr<Cell<T>> cell_;
   RNNOptions options_;
+  std::vector<TapeEntry> tape_;
   std::vector<int64_t> constant_sizes_;
   int64_t stateful_batch_ = -1;
   std::vector<Tensor<T>> states_;

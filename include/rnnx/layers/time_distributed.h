@@ -10,6 +10,9 @@
 // wrapped layer as (batch*steps, s2, ...); a (batch, steps) mask does not (it would be one
 // flag per inner sample, which no layer reads). The input mask is passed on unchanged (K3 <=
 // 3.15 behaviour, spec §3.11). Weights, reset_states and training mode are the wrapped layer's.
+// Training: a training-mode call is one training call of the wrapped layer (on the
+// (batch*steps, ...) view); backward reshapes the gradient the same way and undoes that
+// call with the wrapped layer's backward, so the wrapped layer's tape (LIFO) is followed.
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +34,9 @@ class TimeDistributed : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  // Clears this layer's tape and the wrapped layer's.
+  void clear_tape() override;
   std::vector<Param<T>> params() override { return layer_->params(); }
   void reset_states() override { layer_->reset_states(); }
 
@@ -38,7 +44,12 @@ class TimeDistributed : public Layer<T> {
   // (batch, steps, rest...) -> (batch, rest...), after checking the rank.
   Shape inner_shape(const std::vector<Shape>& input_shapes) const;
 
+  struct Call {
+    Shape input_shape, output_shape, inner_output_shape;
+  };
+
   std::shared_ptr<Layer<T>> layer_;
+  std::vector<Call> tape_;
 };
 
 extern template class TimeDistributed<float>;

@@ -37,9 +37,22 @@
 // layers start from different weights; the same model seed gives the same weights.
 //
 // Weight order (params/get_weights/set_weights) is Keras model.get_weights(): layer by layer
-// in layers() order, each layer's own order, a shared layer once. layers() is Keras
+// in layers() order, each layer's own order, a shared layer once (params() also carries
+// each weight's gradient; zero_grads() clears them all). layers() is Keras
 // `model.layers`: ordered by depth from the inputs, ties by first visit of a depth-first walk
 // from the outputs (ops/function.py map_graph), InputLayers included.
+//
+// Training: a run in Mode::training calls every layer in training mode, so each layer keeps
+// (on its own tape) what its backward needs; the model keeps only the run's plan and shapes.
+// backward(grad_outputs) undoes the most recent training run not yet undone (runs are kept
+// last-in first-out, like a layer's calls, so a model used as a layer of several nodes of
+// another model works): it walks the nodes in reverse execution order, calls each node's
+// layer's backward once (so a shared layer's calls are undone in reverse, as its tape
+// requires), sums the gradients of a tensor read by several nodes (positional, initial_state
+// and constants arguments alike, so the decoder's initial_state gradients reach the
+// encoder's returned states), and returns one gradient per model input (zero for an input
+// the outputs do not depend on). An inference run keeps nothing. After a training run or a
+// backward that threw, call clear_tape() before the next one.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,6 +98,16 @@ template <class T>
 struct ModelOutputs {
   std::vector<Tensor<T>> outputs;  // in set_outputs order
   std::vector<Mask> masks;         // parallel to outputs; empty Mask = none
+};
+
+// One call of a layer that the model's outputs depend on (a Keras inbound node), for
+// serializers: the layer, which of its calls this is, and the tensors it reads.
+template <class T>
+struct ModelNode {
+  std::shared_ptr<Layer<T>> layer;
+  int64_t node_index = 0;  // as numbered by this model (calls the outputs do not use count too)
+  std::vector<ModelTensor> args, initial_state, constants;
+  bool pass_mask = true;
 };
 
 template <class T>
@@ -140,6 +163,12 @@ class Model : public Layer<T> {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
+  // See "Training" above. grad_outputs is parallel to the outputs (an empty Tensor: no
+  // gradient). Throws StateError without a training run to undo, ShapeError for a wrong
+  // count or shape (the run's output shapes), and whatever the layers' backward throws.
+  LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
+  // Drops this model's stored training runs and the tapes of all its layers.
+  void clear_tape() override;
   std::vector<Param<T>> params() override;
   void reset_states() override;
 
@@ -157,6 +186,12 @@ class Model : public Layer<T> {
   virtual std::string summary();
   // Rows of summary(), one per layers() entry ("?" shapes for layers not called yet).
   std::vector<SummaryRow> summary_rows();
+  // The calls the outputs depend on, InputLayers excluded, in an order where each call comes
+  // after the calls it reads (src/model/model_graph.cpp). StateError without outputs.
+  std::vector<ModelNode<T>> graph_nodes() const;
+  // The keras_history of a tensor: {layer name, node_index, tensor_index} (ConfigError for
+  // an unknown handle).
+  TensorKey key_of(const ModelTensor& t) const;
 
  protected:
   // Called at the start of every run with the input tensors (Sequential builds lazily).
@@ -166,6 +201,7 @@ class Model : public Layer<T> {
   struct Node;
   struct Pending;
   struct Plan;
+  struct Run;
 
   const Node& node_of(const ModelTensor& t, const std::string& context) const;
   // Before a layer's first node: gives it a unique name and, if unbuilt with seed 0, a
@@ -187,6 +223,7 @@ class Model : public Layer<T> {
   uint64_t id_;
   std::vector<Node> nodes_;
   std::vector<Pending> pending_;
+  std::vector<Run> runs_;  // training runs not yet undone by backward (a stack)
   std::vector<int64_t> input_nodes_;  // every InputLayer node, in creation order
   std::optional<std::vector<ModelTensor>> inputs_;
   std::vector<ModelTensor> outputs_;

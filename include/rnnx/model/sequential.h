@@ -48,9 +48,13 @@ class Sequential : public Model<T> {
   Tensor<T> call(const Tensor<T>& x, Mode mode = Mode::inference);
   // Also returns the output mask; `mask` (optional) is attached to the input.
   ModelOutputs<T> run(const Tensor<T>& x, Mode mode = Mode::inference, const Mask* mask = nullptr);
+  // Model::backward for the one output: undoes the most recent training run and returns the
+  // gradient of the input.
+  Tensor<T> backward(const Tensor<T>& grad_output);
   using Model<T>::predict;
   using Model<T>::call;
   using Model<T>::run;
+  using Model<T>::backward;
 
   // Before the input is known: the chain of the layers' compute_output_shapes.
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;

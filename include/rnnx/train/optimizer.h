@@ -1,0 +1,134 @@
+#pragma once
+// The optimizer base (K3 keras/src/optimizers/base_optimizer.py). Concrete optimizers: sgd.h,
+// adam.h (Adam, AdamW), rmsprop.h, adagrad.h; make_optimizer() builds one by Keras name.
+//
+// apply(params) is one Keras optimizer.apply(): for the trainable params, in order,
+//   1. gradients are clipped (copies; Param::grad is not changed):
+//        clipnorm c:        g·c / max(‖g‖, c) per variable   (tf.clip_by_norm)
+//        global_clipnorm c: g·c·min(1/‖G‖, 1/c) with ‖G‖ over all variables (NaN if ‖G‖ is not
+//                           finite, as Keras)
+//        clipvalue c:       clip(g, -c, c)
+//   2. weight decay (when set):  w -= w·weight_decay·lr   (not for variables whose name
+//      contains one of exclude_from_weight_decay)
+//   3. the optimizer's update step for each variable, with lr = the learning rate at the
+//      current iteration count (a schedule is evaluated at `iterations()` before the
+//      increment, so the first update uses step 0)
+//   4. each variable's constraint (Param::constraint) is projected
+//   5. iterations += 1.
+// Hyperparameters are kept in double and cast to T where Keras casts them to the variable
+// dtype; a constant learning rate is stored as float, like Keras's float32 variable.
+//
+// The first apply() builds the optimizer state for the trainable params it is given; later
+// calls must pass the same list (count and shapes), else StateError. Params with
+// trainable = false are skipped. Keras skips variables whose gradient is None; here every
+// trainable param has a gradient (zero if unused), so it is always updated.
+#include <concepts>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rnnx/core/tensor.h"
+#include "rnnx/layers/layer.h"
+#include "rnnx/train/schedules.h"
+
+namespace rnnx {
+
+// A learning rate: a constant or a schedule. Converts implicitly from either.
+class LearningRate {
+ public:
+  LearningRate(double value) : given_(value), value_(static_cast<float>(value)) {}  // NOLINT(implicit)
+  template <class S>
+  requires std::derived_from<S, LearningRateSchedule> LearningRate(std::shared_ptr<S> schedule)  // NOLINT(implicit)
+      : schedule_(std::move(schedule)) {}
+
+  bool is_schedule() const { return schedule_ != nullptr; }
+  // The rate for the update after `step` completed updates.
+  float at(int64_t step) const { return schedule_ ? (*schedule_)(step) : value_; }
+  const std::shared_ptr<const LearningRateSchedule>& schedule() const { return schedule_; }
+  // The constant as given (before rounding to float); 0 for a schedule.
+  double given() const { return given_; }
+
+ private:
+  double given_ = 0.0;
+  float value_ = 0.0f;
+  std::shared_ptr<const LearningRateSchedule> schedule_;
+};
+
+// The Keras base-optimizer keyword arguments shared by all optimizers. At most one of the
+// three clipping options may be set; a value of 0 means "off" as in Keras.
+struct OptimizerOptions {
+  std::optional<double> weight_decay{};
+  std::optional<double> clipnorm{};
+  std::optional<double> clipvalue{};
+  std::optional<double> global_clipnorm{};
+  // Variables whose (Param) name contains one of these strings get no weight decay (Keras
+  // exclude_from_weight_decay(var_names=...)).
+  std::vector<std::string> exclude_from_weight_decay{};
+};
+
+template <class T>
+class Optimizer {
+ public:
+  // Throws ConfigError for a negative constant learning rate, a negative clip or weight decay
+  // value, or more than one clipping option.
+  Optimizer(std::string name, LearningRate learning_rate, OptimizerOptions options);
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  // Keras class name ("Adam") and instance name ("adam").
+  virtual std::string class_name() const = 0;
+  const std::string& name() const { return name_; }
+  const OptimizerOptions& options() const { return options_; }
+
+  // One update of the trainable params from their gradients (see above).
+  void apply(const std::vector<Param<T>>& params);
+
+  // Number of apply() calls so far (Keras optimizer.iterations).
+  int64_t iterations() const { return iterations_; }
+  void set_iterations(int64_t iterations);
+  // The learning rate the next apply() will use.
+  float learning_rate() const { return learning_rate_.at(iterations_); }
+  // Sets a constant rate (Keras optimizer.learning_rate = x). Throws ConfigError if the
+  // optimizer was made with a schedule (as Keras does) or the rate is negative.
+  void set_learning_rate(double learning_rate);
+  bool has_schedule() const { return learning_rate_.is_schedule(); }
+  bool built() const { return built_; }
+
+ protected:
+  // Creates the per-variable state for variables of these shapes (called once).
+  virtual void build(const std::vector<Shape>& shapes) = 0;
+  // The Keras update_step for variable `index` with the clipped gradient and lr cast to T.
+  virtual void update_step(size_t index, const Tensor<T>& grad, Tensor<T>& variable, T lr) = 0;
+  // "<ClassName> '<name>'" for error messages.
+  std::string where() const { return class_name() + " '" + name_ + "'"; }
+
+ private:
+  void clip_gradients();
+  bool use_weight_decay(const std::string& param_name) const;
+
+  std::string name_;
+  LearningRate learning_rate_;
+  OptimizerOptions options_;
+  int64_t iterations_ = 0;
+  bool built_ = false;
+  std::vector<Shape> shapes_;       // of the trainable variables, fixed at build
+  std::vector<Tensor<T>> scratch_;  // clipped gradients, reused between calls
+};
+
+// A built-in optimizer by Keras name (case-insensitive: "sgd", "adam", "adamw", "rmsprop",
+// "adagrad") with Keras defaults, overridden by keyword arguments given as numbers
+// (booleans as 0/1): learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, and
+// per optimizer momentum, nesterov (SGD); beta_1, beta_2, epsilon, amsgrad (Adam, AdamW);
+// rho, momentum, epsilon, centered (RMSprop); initial_accumulator_value, epsilon (Adagrad).
+// Throws ConfigError for an unknown name or argument, or an invalid value.
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, const std::map<std::string, double>& kwargs = {});
+
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
+
+}  // namespace rnnx

@@ -1,0 +1,24 @@
+#pragma once
+// TerminateOnNaN (K3 keras/src/callbacks/terminate_on_nan.py): after each training batch,
+// a NaN or infinite "loss" stops training (the epoch still ends normally), or with
+// raise_error throws rnnx::Error naming the batch and the loss. Nothing is printed.
+#include <cstdint>
+
+#include "rnnx/train/callback.h"
+
+namespace rnnx {
+
+template <class T>
+class TerminateOnNaN : public Callback<T> {
+ public:
+  explicit TerminateOnNaN(bool raise_error = false) : raise_error_(raise_error) {}
+  void on_batch_end(int64_t batch, const Logs& logs) override;
+
+ private:
+  bool raise_error_;
+};
+
+extern template class TerminateOnNaN<float>;
+extern template class TerminateOnNaN<double>;
+
+}  // namespace rnnx

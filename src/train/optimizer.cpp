@@ -1,0 +1,241 @@
+// The optimizer base and make_optimizer (include/rnnx/train/optimizer.h).
+#include "rnnx/train/optimizer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include "rnnx/core/error.h"
+#include "rnnx/train/adagrad.h"
+#include "rnnx/train/adam.h"
+#include "rnnx/train/regularization.h"
+#include "rnnx/train/rmsprop.h"
+#include "rnnx/train/sgd.h"
+#include "train/format.h"
+
+namespace rnnx {
+namespace {
+
+std::string number(double v) { return detail::python_float_repr(v); }
+
+void check_non_negative(const std::string& where, const char* what, const std::optional<double>& v) {
+  if (v && !(*v >= 0.0)) throw ConfigError(where + ": " + what + " must be >= 0, got " + number(*v));
+}
+
+}  // namespace
+
+template <class T>
+Optimizer<T>::Optimizer(std::string name, LearningRate learning_rate, OptimizerOptions options)
+    : name_(std::move(name)), learning_rate_(std::move(learning_rate)), options_(std::move(options)) {
+  const std::string where = "optimizer '" + name_ + "'";
+  if (!learning_rate_.is_schedule() && !(learning_rate_.given() >= 0.0))
+    throw ConfigError(where + ": learning_rate must be >= 0, got " + number(learning_rate_.given()));
+  check_non_negative(where, "weight_decay", options_.weight_decay);
+  check_non_negative(where, "clipnorm", options_.clipnorm);
+  check_non_negative(where, "clipvalue", options_.clipvalue);
+  check_non_negative(where, "global_clipnorm", options_.global_clipnorm);
+  const int clips = int(options_.clipnorm.has_value()) + int(options_.clipvalue.has_value()) +
+                    int(options_.global_clipnorm.has_value());
+  if (clips > 1) throw ConfigError(where + ": only one of clipnorm, clipvalue and global_clipnorm can be set");
+}
+
+template <class T>
+void Optimizer<T>::set_iterations(int64_t iterations) {
+  if (iterations < 0) throw ConfigError(where() + ": iterations must be >= 0, got " + std::to_string(iterations));
+  iterations_ = iterations;
+}
+
+template <class T>
+void Optimizer<T>::set_learning_rate(double learning_rate) {
+  if (learning_rate_.is_schedule())
+    throw ConfigError(where() + ": it was created with a LearningRateSchedule, so its learning rate is not settable");
+  if (!(learning_rate >= 0.0))
+    throw ConfigError(where() + ": learning_rate must be >= 0, got " + number(learning_rate));
+  learning_rate_ = LearningRate(learning_rate);
+}
+
+template <class T>
+bool Optimizer<T>::use_weight_decay(const std::string& param_name) const {
+  for (const auto& pattern : options_.exclude_from_weight_decay)
+    if (param_name.find(pattern) != std::string::npos) return false;
+  return true;
+}
+
+template <class T>
+void Optimizer<T>::clip_gradients() {
+  if (options_.clipnorm && *options_.clipnorm > 0.0) {
+    const T c = static_cast<T>(*options_.clipnorm);
+    for (auto& g : scratch_) {
+      double sq = 0.0;
+      for (T x : g.values()) sq += static_cast<double>(x) * static_cast<double>(x);
+      const T norm = static_cast<T>(std::sqrt(sq));
+      const T denom = std::max(norm, c);
+      for (T& x : g.values()) x = x * c / denom;
+    }
+  } else if (options_.global_clipnorm && *options_.global_clipnorm > 0.0) {
+    double sq = 0.0;
+    for (const auto& g : scratch_)
+      for (T x : g.values()) sq += static_cast<double>(x) * static_cast<double>(x);
+    const T norm = static_cast<T>(std::sqrt(sq));
+    const T c = static_cast<T>(*options_.global_clipnorm);
+    // Keras: clip·min(1/norm, 1/clip) + (norm - norm), NaN when the norm is inf or NaN.
+    T scale = c * std::min(T(1) / norm, static_cast<T>(1.0 / *options_.global_clipnorm));
+    scale += norm - norm;
+    for (auto& g : scratch_)
+      for (T& x : g.values()) x *= scale;
+  } else if (options_.clipvalue && *options_.clipvalue > 0.0) {
+    const T c = static_cast<T>(*options_.clipvalue);
+    for (auto& g : scratch_)
+      for (T& x : g.values()) x = std::clamp(x, -c, c);
+  }
+}
+
+template <class T>
+void Optimizer<T>::apply(const std::vector<Param<T>>& params) {
+  std::vector<const Param<T>*> trainable;
+  for (const auto& p : params)
+    if (p.trainable) trainable.push_back(&p);
+  for (const Param<T>* p : trainable) {
+    if (!p->value || !p->grad)
+      throw StateError(where() + ": param '" + p->name + "' has no " + (p->value ? "gradient" : "value") +
+                       " (build the model first)");
+    if (p->grad->shape() != p->value->shape())
+      throw ShapeError(where() + ": gradient of '" + p->name + "' has shape " + to_string(p->grad->shape()) +
+                       ", expected " + to_string(p->value->shape()));
+  }
+  if (!built_) {
+    for (const Param<T>* p : trainable) shapes_.push_back(p->value->shape());
+    build(shapes_);
+    built_ = true;
+  } else {
+    if (trainable.size() != shapes_.size())
+      throw StateError(where() + ": built for " + std::to_string(shapes_.size()) + " trainable variables, got " +
+                       std::to_string(trainable.size()));
+    for (size_t i = 0; i < trainable.size(); ++i)
+      if (trainable[i]->value->shape() != shapes_[i])
+        throw StateError(where() + ": trainable variable " + std::to_string(i) + " ('" + trainable[i]->name +
+                         "') has shape " + to_string(trainable[i]->value->shape()) +
+                         ", but the optimizer was built for " + to_string(shapes_[i]));
+  }
+  scratch_.resize(trainable.size());
+  for (size_t i = 0; i < trainable.size(); ++i) scratch_[i] = *trainable[i]->grad;
+  clip_gradients();
+
+  const float lr_f = learning_rate();
+  const T lr = static_cast<T>(lr_f);
+  if (options_.weight_decay && *options_.weight_decay != 0.0) {
+    const T wd = static_cast<T>(*options_.weight_decay);
+    for (const Param<T>* p : trainable) {
+      if (!use_weight_decay(p->name)) continue;
+      for (T& w : p->value->values()) w -= w * wd * lr;
+    }
+  }
+  for (size_t i = 0; i < trainable.size(); ++i) update_step(i, scratch_[i], *trainable[i]->value, lr);
+  for (const Param<T>* p : trainable)
+    if (p->constraint.active()) apply_constraint(p->constraint, *p->value, p->name);
+  ++iterations_;
+}
+
+// ---- make_optimizer -------------------------------------------------------------------------
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Reads keyword arguments, remembering which were used so leftovers can be reported.
+class Kwargs {
+ public:
+  Kwargs(const std::string& optimizer, const std::map<std::string, double>& kw) : optimizer_(optimizer), kw_(kw) {}
+  double get(const std::string& key, double fallback) {
+    used_.insert(key);
+    auto it = kw_.find(key);
+    return it == kw_.end() ? fallback : it->second;
+  }
+  bool get_bool(const std::string& key, bool fallback) {
+    const double v = get(key, fallback ? 1.0 : 0.0);
+    if (v != 0.0 && v != 1.0)
+      throw ConfigError("optimizer '" + optimizer_ + "': " + key + " must be 0 or 1, got " + number(v));
+    return v == 1.0;
+  }
+  std::optional<double> get_optional(const std::string& key) {
+    used_.insert(key);
+    auto it = kw_.find(key);
+    return it == kw_.end() ? std::nullopt : std::optional<double>(it->second);
+  }
+  OptimizerOptions base() {
+    OptimizerOptions o;
+    o.weight_decay = get_optional("weight_decay");
+    o.clipnorm = get_optional("clipnorm");
+    o.clipvalue = get_optional("clipvalue");
+    o.global_clipnorm = get_optional("global_clipnorm");
+    return o;
+  }
+  void check_all_used() const {
+    std::string unknown;
+    for (const auto& [k, v] : kw_)
+      if (!used_.count(k)) unknown += (unknown.empty() ? "" : ", ") + k;
+    if (!unknown.empty()) throw ConfigError("optimizer '" + optimizer_ + "': argument(s) not recognized: " + unknown);
+  }
+
+ private:
+  std::string optimizer_;
+  const std::map<std::string, double>& kw_;
+  std::set<std::string> used_;
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, const std::map<std::string, double>& kwargs) {
+  const std::string n = lower(name);
+  Kwargs kw(n, kwargs);
+  std::unique_ptr<Optimizer<T>> out;
+  if (n == "sgd") {
+    SGDOptions o;
+    o.learning_rate = kw.get("learning_rate", 0.01);
+    o.momentum = kw.get("momentum", o.momentum);
+    o.nesterov = kw.get_bool("nesterov", o.nesterov);
+    out = std::make_unique<SGD<T>>(o, kw.base());
+  } else if (n == "adam" || n == "adamw") {
+    AdamOptions o;
+    o.learning_rate = kw.get("learning_rate", 0.001);
+    o.beta_1 = kw.get("beta_1", o.beta_1);
+    o.beta_2 = kw.get("beta_2", o.beta_2);
+    o.epsilon = kw.get("epsilon", o.epsilon);
+    o.amsgrad = kw.get_bool("amsgrad", o.amsgrad);
+    if (n == "adam")
+      out = std::make_unique<Adam<T>>(o, kw.base());
+    else
+      out = std::make_unique<AdamW<T>>(o, kw.base());
+  } else if (n == "rmsprop") {
+    RMSpropOptions o;
+    o.learning_rate = kw.get("learning_rate", 0.001);
+    o.rho = kw.get("rho", o.rho);
+    o.momentum = kw.get("momentum", o.momentum);
+    o.epsilon = kw.get("epsilon", o.epsilon);
+    o.centered = kw.get_bool("centered", o.centered);
+    out = std::make_unique<RMSprop<T>>(o, kw.base());
+  } else if (n == "adagrad") {
+    AdagradOptions o;
+    o.learning_rate = kw.get("learning_rate", 0.001);
+    o.initial_accumulator_value = kw.get("initial_accumulator_value", o.initial_accumulator_value);
+    o.epsilon = kw.get("epsilon", o.epsilon);
+    out = std::make_unique<Adagrad<T>>(o, kw.base());
+  } else {
+    throw ConfigError("unknown optimizer '" + name + "', expected one of sgd, adam, adamw, rmsprop, adagrad");
+  }
+  kw.check_all_used();
+  return out;
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const std::string&,
+                                                                 const std::map<std::string, double>&);
+template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const std::string&,
+                                                                   const std::map<std::string, double>&);
+
+}  // namespace rnnx

@@ -1,0 +1,198 @@
+// The `rnnx` executable (tools/cli): exit codes (0 ok, 1 error or failed check, 2 usage),
+// error messages on stderr, outputs only on success, on small models from tests/data.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "rnnx/io/model_file.h"
+#include "rnnx/io/npy.h"
+#include "rnnx/io/save_model.h"
+#include "support/close.h"
+
+namespace rnnx::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef RNNX_CLI
+    GTEST_SKIP() << "the rnnx tool is not built (RNNX_BUILD_TOOLS=OFF)";
+#endif
+    dir_ = fs::temp_directory_path() / ("rnnx_cli_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+
+  static std::string read(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+
+  // Runs `rnnx <args>` (args are shell words, quoted by the caller where needed).
+  Result run(const std::string& args) const {
+#ifdef RNNX_CLI
+    const std::string out = file("stdout.txt"), err = file("stderr.txt");
+    const std::string cmd = std::string("'") + RNNX_CLI + "' " + args + " >'" + out + "' 2>'" + err + "'";
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read(out);
+    r.err = read(err);
+    return r;
+#else
+    (void)args;
+    return {};
+#endif
+  }
+
+  static std::string written(const std::string& name) {
+    return std::string(RNNX_TEST_DATA_DIR) + "/rnnx_written/" + name;
+  }
+  static std::string keras_file(const std::string& name) { return std::string(RNNX_TEST_DATA_DIR) + "/files/" + name; }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, HelpAndUsageErrors) {
+  Result r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("predict MODEL"), std::string::npos);
+  r = run("predict --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--output"), std::string::npos);
+  for (const char* bad : {"", "frobnicate", "predict", "predict a b c", "predict m.keras x.npy --colour red",
+                          "predict m.keras x.npy --output", "verify", "summary a b", "convert a b.h5"}) {
+    r = run(bad);
+    EXPECT_EQ(r.code, 2) << "rnnx " << bad << "\n" << r.err;
+    EXPECT_NE(r.err.find("usage:"), std::string::npos) << "rnnx " << bad;
+  }
+}
+
+TEST_F(Cli, PredictWritesOutputsInKerasOrder) {
+  // Two inputs, keyed by the model's input names.
+  const std::string model = written("models__two_inputs_concat_lstm.keras");
+  const TestVector<float> tv = read_test_vector(model);
+  auto m = load_model<float>(model);
+  const auto names = m->input_names();
+  ASSERT_EQ(names.size(), 2u);
+  write_npz(file("in.npz"), {{names[0], NpyArray::from(tv.inputs[0])}, {names[1], NpyArray::from(tv.inputs[1])}});
+  Result r = run("predict '" + model + "' '" + file("in.npz") + "' --output '" + file("out.npz") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto out = read_npz(file("out.npz"));
+  ASSERT_EQ(out.size(), tv.outputs.size());
+  for (size_t i = 0; i < tv.outputs.size(); ++i)
+    EXPECT_TRUE(all_close(out.at("output_" + std::to_string(i)).as<float>(), tv.outputs[i]));
+
+  // One input from an .npy file; printed without --output.
+  const std::string single = written("lstm__impl_1_rs_gb.keras");
+  write_npy(file("x.npy"), read_test_vector(single).inputs[0]);
+  r = run("predict '" + single + "' '" + file("x.npy") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("output_0 shape [", 0), 0u) << r.out;
+}
+
+TEST_F(Cli, PredictErrorsGoToStderrAndWriteNothing) {
+  const std::string model = written("models__two_inputs_concat_lstm.keras");
+  write_npz(file("in.npz"), {{"wrong_name", NpyArray::from(Tensor<float>({1, 2}))}});
+  Result r = run("predict '" + model + "' '" + file("in.npz") + "' --output '" + file("out.npz") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("rnnx: error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("wrong_name"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(file("out.npz")));
+
+  r = run("predict '" + file("missing.keras") + "' '" + file("in.npz") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("missing.keras"), std::string::npos) << r.err;
+
+  // A truncated model file: a typed error, no crash.
+  const std::string bytes = read(model);
+  std::ofstream(file("cut.keras"), std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  r = run("predict '" + file("cut.keras") + "' '" + file("in.npz") + "' --output '" + file("out.npz") + "'");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("rnnx: error:"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(file("out.npz")));
+
+  // Inputs of the wrong shape.
+  write_npy(file("bad.npy"), Tensor<float>({2, 3}));
+  r = run("predict '" + written("lstm__impl_1_rs_gb.keras") + "' '" + file("bad.npy") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("rnnx: error:"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ConvertThenVerify) {
+  // A tf_keras .h5 file -> .keras, with a test vector computed by rnnx.
+  const auto golden = read_npz(keras_file("enc_dec.tfk.npz"));
+  write_npz(file("in.npz"), {{"input_0", golden.at("c0_x0")}, {"input_1", golden.at("c0_x1")}});
+  Result r = run("convert '" + keras_file("enc_dec.tfk.h5") + "' '" + file("enc_dec.keras") + "' --with-test-vector '" +
+                 file("in.npz") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("verify '" + file("enc_dec.keras") + "'");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("output_0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("passed"), std::string::npos) << r.out;
+  // The rnnx-computed outputs match Keras' recorded ones too.
+  EXPECT_TRUE(all_close(read_test_vector(file("enc_dec.keras")).outputs[0],
+                        read_npz(keras_file("enc_dec.tfk.npz")).at("c0_y0").as<float>()));
+
+  // Converting a file that carries a test vector keeps it.
+  r = run("convert '" + written("gru__ra_false_gb_rs.keras") + "' '" + file("again.keras") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(run("verify '" + file("again.keras") + "'").code, 0);
+}
+
+TEST_F(Cli, VerifyFailsOnWrongExpectations) {
+  const std::string model = written("gru__ra_false_gb_rs.keras");
+  TestVector<float> tv = read_test_vector(model);
+  tv.outputs[0][0] += 0.5f;
+  write_test_vector(file("wrong.npz"), tv);
+  Result r = run("verify '" + model + "' --test-vector '" + file("wrong.npz") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("FAILED"), std::string::npos) << r.out;
+  // A generous tolerance accepts it.
+  r = run("verify '" + model + "' --test-vector '" + file("wrong.npz") + "' --atol 1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = run("verify '" + model + "' --atol abc");
+  EXPECT_EQ(r.code, 2);
+  // A file without a test vector cannot be verified.
+  ASSERT_EQ(run("convert '" + keras_file("lstm_dense.k3.keras") + "' '" + file("plain.keras") + "'").code, 0);
+  r = run("verify '" + file("plain.keras") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no test vector"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ConvertRefusalWritesNothing) {
+  // tf_keras hard_sigmoid is the Keras 2 formula: Keras 3 cannot express it.
+  Result r = run("convert '" + keras_file("hard_sigmoid.tfk.h5") + "' '" + file("hs.keras") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("hard_sigmoid"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(file("hs.keras")));
+}
+
+TEST_F(Cli, Summary) {
+  Result r = run("summary '" + keras_file("lstm_dense.k3.keras") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("keras_archive"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Total params"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace rnnx::testing

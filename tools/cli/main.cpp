@@ -1,0 +1,83 @@
+// rnnx: run, convert and check Keras recurrent models from the command line.
+//   rnnx predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz]
+//   rnnx convert IN OUT.keras [--with-test-vector INPUT.npy|INPUT.npz]
+//   rnnx verify MODEL [--test-vector V.npz] [--atol A] [--rtol R]
+//   rnnx summary MODEL
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <new>
+#include <string>
+
+#include "cli.h"
+#include "rnnx/core/error.h"
+
+namespace {
+
+const char* const kUsage =
+    "usage: rnnx <command> [arguments]\n"
+    "\n"
+    "commands:\n"
+    "  predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz]\n"
+    "      run a model; .npz inputs are keyed by the model's input names; outputs are\n"
+    "      written as output_0, output_1, ... (Keras order), or printed without --output\n"
+    "  convert IN OUT.keras [--with-test-vector INPUT.npy|INPUT.npz]\n"
+    "      write any model rnnx reads (.keras, .h5) as a Keras 3 .keras file\n"
+    "  verify MODEL [--test-vector V.npz] [--atol A] [--rtol R]\n"
+    "      rerun the test vector a .keras file carries; exit 1 if an output differs\n"
+    "  summary MODEL\n"
+    "      print the model's layers, shapes and parameter counts\n"
+    "\n"
+    "exit status: 0 ok, 1 error or failed verification, 2 usage error\n";
+
+int dispatch(int argc, char** argv) {
+  using namespace rnnx::cli;
+  if (argc < 2) throw UsageError("no command given");
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  struct Command {
+    const char* name;
+    int (*run)(const Args&);
+    const char* usage;
+    std::vector<std::string> options;
+  };
+  const Command commands[] = {
+      {"predict", predict_main, kPredictUsage, {"--output"}},
+      {"convert", convert_main, kConvertUsage, {"--with-test-vector"}},
+      {"verify", verify_main, kVerifyUsage, {"--test-vector", "--atol", "--rtol"}},
+      {"summary", summary_main, kSummaryUsage, {}},
+  };
+  for (const auto& c : commands) {
+    if (cmd != c.name) continue;
+    const Args args = Args::parse(argc, argv, 2, c.options);
+    if (args.help) {
+      std::cout << c.usage;
+      return 0;
+    }
+    return c.run(args);
+  }
+  throw UsageError("unknown command '" + cmd + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const rnnx::cli::UsageError& e) {
+    std::cerr << "rnnx: " << e.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const rnnx::Error& e) {
+    std::cerr << "rnnx: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "rnnx: error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "rnnx: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
