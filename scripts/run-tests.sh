@@ -9,7 +9,8 @@ jobs="$(nproc)"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DRNNX_BUILD_TESTS=ON
 cmake --build build-test -j"$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRNNX_SANITIZE=ON -DRNNX_BUILD_TESTS=ON -DRNNX_BUILD_TOOLS=OFF
-cmake --build build-asan -j"$jobs"
+# Only the unit-test binary is needed under the sanitizers (it runs the `unit` label).
+cmake --build build-asan -j"$jobs" --target rnnx_unit_tests
 ctest --test-dir build-test --output-on-failure -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
