@@ -3,11 +3,9 @@
 Writes tests/data/files/ (flat): one model file per (architecture, writer, format), an
 `<arch>.<lib>.npz` per architecture and library (inputs `c{i}_x{j}`, Keras outputs
 `c{i}_y{j}` for consecutive calls i without state resets), `cases.json` (the index the
-C++ tests read) and README.md. Every file is written by Keras itself (Keras 3
-`model.save` / `save_weights`, tf_keras `model.save` / `save_weights`), except two legacy
-`.h5` variants whose attributes are re-encoded with h5py (fixed-length byte strings, and
-chunked `layer_names0..`/`weight_names0..` as Keras writes attributes over 64 KiB) — each of
-those is loaded back by tf_keras and must reproduce the predictions.
+C++ tests read) and README.md (which lists the few files re-encoded with h5py rather than
+written by Keras; each of those is loaded back by tf_keras and must reproduce the
+predictions), plus the broken weight files of tests/io.
 """
 import json
 import os
@@ -416,26 +414,30 @@ README = """\
 
 Written by `python/oracle/file_cases.py` (family `files` of `python/make_goldens.py`;
 `KERAS_BACKEND=tensorflow /work/venv-oracle/bin/python python/make_goldens.py --only files`)
-with keras {keras}, tf_keras {tf_keras}, tensorflow {tensorflow}. {n} files.
+with keras {keras}, tf_keras {tf_keras}, tensorflow {tensorflow}. {n} model files.
 
-`cases.json` lists every file: `file`, `arch`, `writer` (k3 = Keras 3, tfk = tf_keras),
-`kind` (what the loader must detect: keras_archive, legacy_model, legacy_weights,
-keras_weights), `load` (`model`: rnnx::load_model; `weights`: rnnx::model_from_config on
-`config` with `keras_version`, then rnnx::load_weights), `npz` (inputs `c<i>_x<j>`, Keras
-outputs `c<i>_y<j>` of consecutive calls i, no state reset in between), `notes`.
-Model files are Keras's own bytes, except `lstm_dense.tfk_fixedlen.h5` and
-`lstm_dense.tfk_chunked.h5`: copies of `lstm_dense.tfk.h5` whose attributes were re-encoded
-with h5py (fixed-length byte strings; `layer_names0..`/`weight_names0..` chunks), each
-reloaded by tf_keras to reproduce the predictions, and `hard_sigmoid.k1_weights.h5`: the
-weights of `hard_sigmoid.tfk.h5` in the Keras 1 layout (LSTM 12 arrays, GRU 9, no
-keras_version; `file_keras_version` ""), which tf_keras loads back to the same predictions.
-`cudnn.tfk.h5` holds tf_keras
-CuDNNLSTM/CuDNNGRU layers; its predictions come from LSTM/GRU models into which tf_keras
-loaded (and converted) those weights. `broken_*.weights.h5` are the model.weights.h5 of
-`lstm_dense.k3.keras` with the LSTM kernel stored as int32 / as strings, or the recurrent
-kernel deleted (h5py edits); `variant_ckptdeps.weights.h5` is the same with `layers/` renamed
-`_layer_checkpoint_dependencies/` (the tf.keras 2.13-era layout); the other broken files of tests/io are made by the tests
-themselves from these goldens.
+`cases.json` lists every model file: `file`, `arch`, `writer` (k3 = Keras 3, tfk =
+tf_keras), `kind` (what the loader must detect: keras_archive, legacy_model,
+legacy_weights, keras_weights), `load` (`model`: rnnx::load_model; `weights`:
+rnnx::model_from_config on `config` with `keras_version`, then rnnx::load_weights), `npz`
+(inputs `c<i>_x<j>`, Keras outputs `c<i>_y<j>` of consecutive calls i, no state reset in
+between), `notes`, and `file_keras_version` where the file records another version.
+
+The model files are Keras's own bytes, except:
+- `lstm_dense.tfk_fixedlen.h5`, `lstm_dense.tfk_chunked.h5`: `lstm_dense.tfk.h5` with its
+  attributes re-encoded by h5py (fixed-length byte strings; `layer_names0..` /
+  `weight_names0..` chunks); tf_keras loads each back to the same predictions.
+- `hard_sigmoid.k1_weights.h5`: the weights of `hard_sigmoid.tfk.h5` in the Keras 1 layout
+  (LSTM 12 arrays, GRU 9, no keras_version); tf_keras loads it back to the same predictions.
+
+`cudnn.tfk.h5` holds tf_keras CuDNNLSTM / CuDNNGRU layers (cuDNN weight layouts); its
+predictions come from LSTM / GRU models into which tf_keras loaded (and converted) them.
+
+Not in `cases.json`: `broken_{{int,string,missing}}_dataset.weights.h5`, the model.weights.h5
+of `lstm_dense.k3.keras` with the LSTM kernel stored as int32 / as strings, or the
+recurrent kernel deleted; `variant_ckptdeps.weights.h5`, the same file with `layers/`
+renamed `_layer_checkpoint_dependencies/` (the tf.keras 2.13-era layout). tests/io makes
+its other broken files itself from these goldens.
 """
 
 

@@ -48,8 +48,9 @@
 // dimensions in a config (more weights than the file could hold) raise ConfigError before
 // anything is allocated. Nothing is printed (HDF5's own error printing is off).
 //
-// Thread safety: the HDF5 library rnnx links is not thread-safe; rnnx serialises its own
-// HDF5 calls, so loaders may be called from several threads (they take turns).
+// Thread safety: the HDF5 library rnnx links is not thread-safe; the loaders serialise their
+// HDF5 use on one process-wide lock, so they may be called from several threads (they take
+// turns).
 #include <cstdint>
 #include <memory>
 #include <span>
