@@ -2,7 +2,8 @@
 // steps of 28 pixels (scaled to [0, 1]) and a Dense layer classifies its last output:
 //
 //   Input(28, 28) -> LSTM(128) -> Dense(10) logits
-//   Adam(1e-3), sparse categorical crossentropy (from_logits), batch 128, shuffled each epoch
+//   Adam(1e-3), sparse categorical crossentropy (from_logits), batch 32 (Keras's default),
+//   shuffled each epoch
 //
 // Prints, per epoch, the training loss/accuracy, the test loss/accuracy (the test set is the
 // fit's validation data) and the wall time of the training pass and of the evaluation.
@@ -42,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 struct Args {
   std::string data = "/usr/share/datasets/fashion-mnist";
   int64_t epochs = 10;
-  int64_t batch_size = 128;
+  int64_t batch_size = 32;
   double lr = 1e-3;
   int64_t train_limit = 0;  // 0 = all 60000
   int64_t test_limit = 0;   // 0 = all 10000

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fashion-MNIST convergence benchmark: builds fashion_mnist_bench and runs it (10 epochs of
-# LSTM(128) -> Dense(10), Adam, batch 128), printing test accuracy and time per epoch.
+# LSTM(128) -> Dense(10), Adam, batch 32), printing test accuracy and time per epoch.
 # Usage: bench/fashion_mnist/run.sh [BUILD_DIR] [--keras] [-- extra fashion_mnist_bench options]
 #   e.g. bench/fashion_mnist/run.sh build -- --epochs 1 --train-limit 6000
 # With --keras, also runs the same model in Keras (python/venv with keras + tensorflow;

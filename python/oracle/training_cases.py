@@ -314,73 +314,47 @@ def check_maxnorm(weight_index, max_value):
 # the cases
 # ---------------------------------------------------------------------------
 def optimizer_cases():
+    """Optimizers, gradient clipping and learning-rate schedules on the base model."""
     ko = lambda: K().optimizers  # noqa: E731
-    specs = [
-        ("opt_sgd", "SGD(0.1)", sgd(0.1)),
-        ("opt_sgd_momentum", "SGD(0.05, momentum=0.9)", sgd(0.05, momentum=0.9)),
+    sch = lambda: K().optimizers.schedules  # noqa: E731
+    specs = [  # (name, description, optimizer factory, check)
+        ("opt_sgd", "SGD(0.1)", sgd(0.1), None),
+        ("opt_sgd_momentum", "SGD(0.05, momentum=0.9)", sgd(0.05, momentum=0.9), None),
         ("opt_sgd_momentum_nesterov", "SGD(0.05, momentum=0.9, nesterov=True)",
-         sgd(0.05, momentum=0.9, nesterov=True)),
+         sgd(0.05, momentum=0.9, nesterov=True), None),
         ("opt_sgd_weight_decay", "SGD(0.1, weight_decay=0.1) (Keras 3 decoupled decay, any optimizer)",
-         sgd(0.1, weight_decay=0.1)),
-        ("opt_adam", "Adam(0.01)", adam(0.01)),
-        ("opt_adam_amsgrad", "Adam(0.01, amsgrad=True)", adam(0.01, amsgrad=True)),
+         sgd(0.1, weight_decay=0.1), None),
+        ("opt_adam", "Adam(0.01)", adam(0.01), None),
+        ("opt_adam_amsgrad", "Adam(0.01, amsgrad=True)", adam(0.01, amsgrad=True), None),
         ("opt_adamw", "AdamW(0.01, weight_decay=0.05)",
-         lambda: ko().AdamW(learning_rate=0.01, weight_decay=0.05)),
-        ("opt_rmsprop", "RMSprop(0.01)", lambda: ko().RMSprop(learning_rate=0.01)),
+         lambda: ko().AdamW(learning_rate=0.01, weight_decay=0.05), None),
+        ("opt_rmsprop", "RMSprop(0.01)", lambda: ko().RMSprop(learning_rate=0.01), None),
         ("opt_rmsprop_centered_momentum", "RMSprop(0.01, momentum=0.5, centered=True)",
-         lambda: ko().RMSprop(learning_rate=0.01, momentum=0.5, centered=True)),
-        ("opt_adagrad", "Adagrad(0.1)", lambda: ko().Adagrad(learning_rate=0.1)),
+         lambda: ko().RMSprop(learning_rate=0.01, momentum=0.5, centered=True), None),
+        ("opt_adagrad", "Adagrad(0.1)", lambda: ko().Adagrad(learning_rate=0.1), None),
+        ("clip_clipnorm", "SGD(0.5, clipnorm=0.15) (per-variable norm clipping)",
+         sgd(0.5, clipnorm=0.15), check_clipnorm(0.15)),
+        ("clip_global_clipnorm", "SGD(0.5, global_clipnorm=0.2)",
+         sgd(0.5, global_clipnorm=0.2), check_global_clipnorm(0.2)),
+        ("clip_clipvalue", "SGD(0.5, clipvalue=0.02)", sgd(0.5, clipvalue=0.02), check_clipvalue(0.02)),
+        ("clip_clipnorm_adam", "Adam(0.01, clipnorm=0.15) (clipping before the moments)",
+         adam(0.01, clipnorm=0.15), check_clipnorm(0.15)),
+        ("schedule_exponential_decay", "SGD(ExponentialDecay(0.3, decay_steps=2, decay_rate=0.5))",
+         lambda: ko().SGD(sch().ExponentialDecay(0.3, decay_steps=2, decay_rate=0.5)), None),
+        ("schedule_exponential_decay_staircase",
+         "SGD(ExponentialDecay(0.3, 2, 0.5, staircase=True), momentum=0.5)",
+         lambda: ko().SGD(sch().ExponentialDecay(0.3, 2, 0.5, staircase=True), momentum=0.5), None),
+        ("schedule_piecewise_constant_adam", "Adam(PiecewiseConstantDecay([1, 3], [0.02, 0.01, 0.005]))",
+         lambda: ko().Adam(sch().PiecewiseConstantDecay([1, 3], [0.02, 0.01, 0.005])), None),
+        ("schedule_cosine_decay_warmup",
+         "SGD(CosineDecay(0.1, decay_steps=4, alpha=0.1, warmup_target=0.3, warmup_steps=2))",
+         lambda: ko().SGD(sch().CosineDecay(0.1, decay_steps=4, alpha=0.1, warmup_target=0.3, warmup_steps=2)),
+         None),
     ]
     out = []
-    for name, what, opt in specs:
+    for name, what, opt, check in specs:
         out.append(run_case(name, "LSTM(4) -> Dense(3) logits, sparse CE from_logits, " + what,
-                            lstm_dense(), sce_logits, opt, seq_batches(name, target=sparse_labels)))
-    return out
-
-
-def clipping_and_schedule_cases():
-    sch = lambda: K().optimizers.schedules  # noqa: E731
-    base = "LSTM(4) -> Dense(3) logits, sparse CE from_logits, "
-    out = []
-    name = "clip_clipnorm"
-    out.append(run_case(name, base + "SGD(0.5, clipnorm=0.15) (per-variable norm clipping)",
-                        lstm_dense(), sce_logits, sgd(0.5, clipnorm=0.15),
-                        seq_batches(name, target=sparse_labels), check=check_clipnorm(0.15)))
-    name = "clip_global_clipnorm"
-    out.append(run_case(name, base + "SGD(0.5, global_clipnorm=0.2)",
-                        lstm_dense(), sce_logits, sgd(0.5, global_clipnorm=0.2),
-                        seq_batches(name, target=sparse_labels), check=check_global_clipnorm(0.2)))
-    name = "clip_clipvalue"
-    out.append(run_case(name, base + "SGD(0.5, clipvalue=0.02)",
-                        lstm_dense(), sce_logits, sgd(0.5, clipvalue=0.02),
-                        seq_batches(name, target=sparse_labels), check=check_clipvalue(0.02)))
-    name = "clip_clipnorm_adam"
-    out.append(run_case(name, base + "Adam(0.01, clipnorm=0.15) (clipping before the moments)",
-                        lstm_dense(), sce_logits, adam(0.01, clipnorm=0.15),
-                        seq_batches(name, target=sparse_labels), check=check_clipnorm(0.15)))
-    name = "schedule_exponential_decay"
-    out.append(run_case(name, base + "SGD(ExponentialDecay(0.3, decay_steps=2, decay_rate=0.5))",
-                        lstm_dense(), sce_logits,
-                        lambda: K().optimizers.SGD(sch().ExponentialDecay(0.3, decay_steps=2, decay_rate=0.5)),
-                        seq_batches(name, target=sparse_labels)))
-    name = "schedule_exponential_decay_staircase"
-    out.append(run_case(name, base + "SGD(ExponentialDecay(0.3, 2, 0.5, staircase=True), momentum=0.5)",
-                        lstm_dense(), sce_logits,
-                        lambda: K().optimizers.SGD(sch().ExponentialDecay(0.3, 2, 0.5, staircase=True),
-                                                   momentum=0.5),
-                        seq_batches(name, target=sparse_labels)))
-    name = "schedule_piecewise_constant_adam"
-    out.append(run_case(name, base + "Adam(PiecewiseConstantDecay([1, 3], [0.02, 0.01, 0.005]))",
-                        lstm_dense(), sce_logits,
-                        lambda: K().optimizers.Adam(sch().PiecewiseConstantDecay([1, 3], [0.02, 0.01, 0.005])),
-                        seq_batches(name, target=sparse_labels)))
-    name = "schedule_cosine_decay_warmup"
-    out.append(run_case(name, base + "SGD(CosineDecay(0.1, decay_steps=4, alpha=0.1, warmup_target=0.3, "
-                        "warmup_steps=2))",
-                        lstm_dense(), sce_logits,
-                        lambda: K().optimizers.SGD(sch().CosineDecay(0.1, decay_steps=4, alpha=0.1,
-                                                                     warmup_target=0.3, warmup_steps=2)),
-                        seq_batches(name, target=sparse_labels)))
+                            lstm_dense(), sce_logits, opt, seq_batches(name, target=sparse_labels), check=check))
     return out
 
 
@@ -636,7 +610,6 @@ def fit_case():
 def training_cases():
     out = []
     out += optimizer_cases()
-    out += clipping_and_schedule_cases()
     out += regularizer_constraint_cases()
     out += loss_cases()
     out += model_cases()

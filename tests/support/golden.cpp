@@ -89,6 +89,16 @@ Tensor<float> unstack(const Tensor<float>& t, int64_t k, const std::string& path
   return Tensor<float>(inner, std::move(v));
 }
 
+Json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError("cannot open golden '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  Json j = Json::parse(text.str(), nullptr, false);
+  if (j.is_discarded()) bad(path, "invalid JSON");
+  return j;
+}
+
 std::optional<double> optional_number(const Json& j, const char* key) {
   if (j.contains(key) && j[key].is_number()) return j[key].get<double>();
   return std::nullopt;
@@ -113,12 +123,7 @@ std::vector<std::string> find_golden_cases(const std::string& root) {
 }
 
 GoldenCase load_golden(const std::string& json_path) {
-  std::ifstream in(json_path);
-  if (!in) throw IoError("cannot open golden '" + json_path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  Json j = Json::parse(text.str(), nullptr, false);
-  if (j.is_discarded()) bad(json_path, "invalid JSON");
+  const Json j = read_json(json_path);
 
   GoldenCase g;
   g.path = json_path;
@@ -192,12 +197,7 @@ GoldenCase load_golden(const std::string& json_path) {
 std::string training_data_dir() { return std::string(RNNX_TEST_DATA_DIR) + "/training"; }
 
 TrainingCase load_training_golden(const std::string& json_path) {
-  std::ifstream in(json_path);
-  if (!in) throw IoError("cannot open golden '" + json_path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  Json j = Json::parse(text.str(), nullptr, false);
-  if (j.is_discarded()) bad(json_path, "invalid JSON");
+  const Json j = read_json(json_path);
 
   TrainingCase g;
   g.path = json_path;
