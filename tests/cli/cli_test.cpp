@@ -67,9 +67,29 @@ class Cli : public ::testing::Test {
     return std::string(RNNX_TEST_DATA_DIR) + "/rnnx_written/" + name;
   }
   static std::string keras_file(const std::string& name) { return std::string(RNNX_TEST_DATA_DIR) + "/files/" + name; }
+  static std::string pytorch_file(const std::string& name) {
+    return std::string(RNNX_TEST_DATA_DIR) + "/pytorch/" + name;
+  }
 
   fs::path dir_;
 };
+
+// [steps, batch, features] (PyTorch batch_first=False) -> [batch, steps, features], and back.
+Tensor<float> swap_batch_and_steps(const Tensor<float>& t) {
+  const int64_t a = t.dim(0), b = t.dim(1), f = t.dim(2);
+  std::vector<float> v(static_cast<size_t>(t.size()));
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      for (int64_t k = 0; k < f; ++k) v[static_cast<size_t>((j * a + i) * f + k)] = t[(i * b + j) * f + k];
+  return Tensor<float>(Shape{b, a, f}, std::move(v));
+}
+
+// h_n / c_n [layers*directions, batch, units] -> entry k.
+Tensor<float> state_entry(const Tensor<float>& t, int64_t k) {
+  const int64_t n = t.dim(1) * t.dim(2);
+  return Tensor<float>(Shape{t.dim(1), t.dim(2)}, std::vector<float>(t.data() + k * n, t.data() + (k + 1) * n));
+}
+
 
 TEST_F(Cli, HelpAndUsageErrors) {
   Result r = run("--help");
@@ -185,6 +205,63 @@ TEST_F(Cli, ConvertRefusalWritesNothing) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("hard_sigmoid"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(file("hs.keras")));
+}
+
+TEST_F(Cli, PyTorchWeightsPredictAndConvert) {
+  // safetensors, batch_first=True: predict straight from the PyTorch file.
+  const auto lstm = read_npz(pytorch_file("lstm_1l.npz"));
+  write_npy(file("x.npy"), lstm.at("x"));
+  Result r = run("predict '" + pytorch_file("lstm_1l.safetensors") + "' '" + file("x.npy") + "' --output '" +
+                 file("y.npz") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto y = read_npz(file("y.npz"));
+  ASSERT_EQ(y.size(), 3u);  // output, h, c
+  EXPECT_TRUE(all_close(y.at("output_0").as<float>(), lstm.at("output").as<float>()));
+  EXPECT_TRUE(all_close(y.at("output_1").as<float>(), state_entry(lstm.at("h_n").as<float>(), 0)));
+  EXPECT_TRUE(all_close(y.at("output_2").as<float>(), state_entry(lstm.at("c_n").as<float>(), 0)));
+
+  // torch.save zip, two bidirectional LSTM layers, batch_first=False: convert to .keras,
+  // then run the .keras file on the input in Keras layout.
+  const auto bi = read_npz(pytorch_file("lstm_2l_bi.npz"));
+  write_npy(file("xb.npy"), NpyArray::from(swap_batch_and_steps(bi.at("x").as<float>())));
+  r = run("convert '" + pytorch_file("lstm_2l_bi.pt") + "' '" + file("bi.keras") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("summary '" + file("bi.keras") + "'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Bidirectional"), std::string::npos) << r.out;
+  r = run("predict '" + file("bi.keras") + "' '" + file("xb.npy") + "' --output '" + file("yb.npz") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  y = read_npz(file("yb.npz"));
+  ASSERT_EQ(y.size(), 9u);  // output, then h_n and c_n of 2 layers x 2 directions
+  EXPECT_TRUE(all_close(y.at("output_0").as<float>(), swap_batch_and_steps(bi.at("output").as<float>())));
+  for (int64_t k = 0; k < 4; ++k) {
+    EXPECT_TRUE(all_close(y.at("output_" + std::to_string(1 + k)).as<float>(), state_entry(bi.at("h_n").as<float>(), k)))
+        << "h_n[" << k << "]";
+    EXPECT_TRUE(all_close(y.at("output_" + std::to_string(5 + k)).as<float>(), state_entry(bi.at("c_n").as<float>(), k)))
+        << "c_n[" << k << "]";
+  }
+
+  r = run("summary '" + pytorch_file("gru_2l_bi.safetensors") + "'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("PyTorch weights, safetensors"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, PyTorchConvertRefusalsAndUnknownFiles) {
+  // proj_size maps to TF1's LSTMCell, which Keras 3 has no layer for.
+  Result r = run("convert '" + pytorch_file("lstm_proj.safetensors") + "' '" + file("p.keras") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("TF1LSTMCell"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(file("p.keras")));
+  // A wrong prefix names the keys it looked for.
+  r = run("summary '" + pytorch_file("lstm_1l.safetensors") + "' --pytorch-prefix encoder");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("encoder."), std::string::npos) << r.err;
+  // Neither Keras nor PyTorch: both readings are reported.
+  std::ofstream(file("junk.bin")) << "this is not a model";
+  r = run("predict '" + file("junk.bin") + "' '" + file("x.npy") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("is neither a Keras model file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nor a PyTorch weights file"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, Summary) {

@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 success, 1 failure (an rnnx error: its message goes to stderr; or a failed
 // verification), 2 usage error (unknown subcommand or option, wrong argument count).
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -43,6 +44,12 @@ extern const char* const kPredictUsage;
 extern const char* const kConvertUsage;
 extern const char* const kVerifyUsage;
 extern const char* const kSummaryUsage;
+
+// MODEL of predict, convert and summary: a Keras model file (load_model), or a PyTorch
+// nn.LSTM / nn.GRU weights file (safetensors or torch.save zip) mapped to Keras layers by
+// load_pytorch_rnn (option --pytorch-prefix selects the module in a file holding several).
+// FormatError naming both readings when the file is neither.
+std::unique_ptr<Model<float>> load_cli_model(const std::string& path, const Args& args);
 
 // The model's inputs from an .npy file (single-input models) or an .npz archive keyed by the
 // model's input names (or input_0, input_1, ...; a single-input model also takes an

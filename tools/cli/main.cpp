@@ -22,7 +22,8 @@ const char* const kUsage =
     "      run a model; .npz inputs are keyed by the model's input names; outputs are\n"
     "      written as output_0, output_1, ... (Keras order), or printed without --output\n"
     "  convert IN OUT.keras [--with-test-vector INPUT.npy|INPUT.npz]\n"
-    "      write any model rnnx reads (.keras, .h5) as a Keras 3 .keras file\n"
+    "      write any model rnnx reads (.keras, .h5, PyTorch LSTM/GRU weights) as a Keras 3\n"
+    "      .keras file\n"
     "  verify MODEL [--test-vector V.npz] [--atol A] [--rtol R]\n"
     "      rerun the test vector a .keras file carries; exit 1 if an output differs\n"
     "  summary MODEL\n"
@@ -45,10 +46,10 @@ int dispatch(int argc, char** argv) {
     std::vector<std::string> options;
   };
   const Command commands[] = {
-      {"predict", predict_main, kPredictUsage, {"--output"}},
-      {"convert", convert_main, kConvertUsage, {"--with-test-vector"}},
+      {"predict", predict_main, kPredictUsage, {"--output", "--pytorch-prefix"}},
+      {"convert", convert_main, kConvertUsage, {"--with-test-vector", "--pytorch-prefix"}},
       {"verify", verify_main, kVerifyUsage, {"--test-vector", "--atol", "--rtol"}},
-      {"summary", summary_main, kSummaryUsage, {}},
+      {"summary", summary_main, kSummaryUsage, {"--pytorch-prefix"}},
   };
   for (const auto& c : commands) {
     if (cmd != c.name) continue;

@@ -10,9 +10,10 @@
 namespace rnnx::cli {
 
 const char* const kPredictUsage =
-    "usage: rnnx predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz]\n"
-    "  Runs MODEL (.keras or .h5) on the inputs. An .npy file feeds a single-input model;\n"
-    "  an .npz archive is keyed by the model's input names (or input_0, input_1, ...).\n"
+    "usage: rnnx predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz] [--pytorch-prefix P]\n"
+    "  Runs MODEL (.keras, .h5, or PyTorch nn.LSTM / nn.GRU weights: see `rnnx convert`) on\n"
+    "  the inputs, in Keras layout (batch, steps, features). An .npy file feeds a\n"
+    "  single-input model; an .npz archive is keyed by the model's input names (or input_0, input_1, ...).\n"
     "  Outputs go to OUT.npz as output_0, output_1, ... in Keras order (written atomically),\n"
     "  or are printed when --output is not given.\n";
 
@@ -32,7 +33,7 @@ void print_tensor(std::ostream& out, const std::string& name, const Tensor<float
 
 int predict_main(const Args& args) {
   args.expect_positional(2, 2, kPredictUsage);
-  auto model = load_model<float>(args.positional[0]);
+  auto model = load_cli_model(args.positional[0], args);
   const std::vector<Tensor<float>> inputs = read_model_inputs(*model, args.positional[1]);
   const std::vector<Tensor<float>> outputs = model->predict(inputs);
   const std::string out_path = args.get("--output");
