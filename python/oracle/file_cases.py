@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 
+from . import k2_file_cases
 from . import runner as R
 from .common import write_npz
 
@@ -218,6 +219,15 @@ def _entry(name, arch, lib, fmt, npz, notes, version, config=None):
     return e
 
 
+def _k2_entry(name, arch, writer, kind, load, npz, notes, version, config):
+    """Entry of a standalone Keras 2.2.4 / 2.3.1 file (k2_file_cases.py, h5py-written)."""
+    e = {"file": name, "arch": arch, "writer": writer, "kind": kind, "load": load, "npz": npz,
+         "keras_version": version, "notes": notes}
+    if load == "weights":
+        e["config"] = config  # K2 model.to_json() text
+    return e
+
+
 def _check_reload(lib_mod, path, calls, arrays, custom=None):
     """Keras itself must load the file and give the recorded predictions."""
     R.clear("tfk")
@@ -308,6 +318,7 @@ def generate(out_dir, versions):
                     e = _entry(name, arch, lib, "tfk_h5", npz, "attributes re-encoded: " + variant, version)
                     cases.append(e)
     cases += _cudnn_cases(out_dir, versions)
+    cases += k2_file_cases.generate(out_dir, _k2_entry)
     _broken_weights(out_dir)
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"generator": "python/oracle/file_cases.py", "versions": versions, "cases": cases}, f, indent=1)
@@ -417,7 +428,8 @@ Written by `python/oracle/file_cases.py` (family `files` of `python/make_goldens
 with keras {keras}, tf_keras {tf_keras}, tensorflow {tensorflow}. {n} model files.
 
 `cases.json` lists every model file: `file`, `arch`, `writer` (k3 = Keras 3, tfk =
-tf_keras), `kind` (what the loader must detect: keras_archive, legacy_model,
+tf_keras; k2_224_h5 / k2_231_h5 / k2_weights = standalone Keras 2.2.4 / 2.3.1 files, see
+below), `kind` (what the loader must detect: keras_archive, legacy_model,
 legacy_weights, keras_weights), `load` (`model`: rnnx::load_model; `weights`:
 rnnx::model_from_config on `config` with `keras_version`, then rnnx::load_weights), `npz`
 (inputs `c<i>_x<j>`, Keras outputs `c<i>_y<j>` of consecutive calls i, no state reset in
@@ -429,6 +441,17 @@ The model files are Keras's own bytes, except:
   `weight_names0..` chunks); tf_keras loads each back to the same predictions.
 - `hard_sigmoid.k1_weights.h5`: the weights of `hard_sigmoid.tfk.h5` in the Keras 1 layout
   (LSTM 12 arrays, GRU 9, no keras_version); tf_keras loads it back to the same predictions.
+- `*.k2_224.h5`, `*.k2_231.h5` (save_model) and `*.k2_224_weights.h5`, `*.k2_231_weights.h5`
+  (save_weights): standalone Keras 2.2.4 / 2.3.1 files, which cannot be made here (those
+  versions need TF 1.x). `python/oracle/k2_file_cases.py` writes them with h5py as those
+  versions' `keras/engine/saving.py` did (fixed-length byte-string attributes, K2
+  get_config() layouts and defaults, TF variable names such as `lstm_1/kernel:0`), with the
+  weights and predictions (`*.k2_224.npz`, `*.k2_231.npz`) of a tf_keras model built with
+  every setting the K2 config states. Each file is loaded back by tf_keras
+  (`load_model`, or `model_from_json` of the K2 `to_json()` text + `load_weights`) and
+  must reproduce those predictions. `lstm_dense.k2_224.h5` also holds a training_config
+  and optimizer_weights named as Keras 2.2.4's Adam named them (values arbitrary);
+  `lstm_dense.k2_231.h5` a training_config only.
 
 `cudnn.tfk.h5` holds tf_keras CuDNNLSTM / CuDNNGRU layers (cuDNN weight layouts); its
 predictions come from LSTM / GRU models into which tf_keras loaded (and converted) them.

@@ -139,6 +139,12 @@ TEST(KerasFiles, GoldenSetIsComplete) {
   for (const auto& c : cases) ++kinds[c.kind];
   for (const char* k : {"keras_archive", "legacy_model", "legacy_weights", "keras_weights"})
     EXPECT_GT(kinds[k], 0) << "no golden of kind " << k;
+  // Standalone Keras 2.2.4 / 2.3.1 files (h5py imitations, python/oracle/k2_file_cases.py).
+  std::map<std::string, int> writers;
+  for (const auto& c : cases) ++writers[c.writer];
+  for (const char* w : {"k2_224_h5", "k2_231_h5", "k2_weights"})
+    EXPECT_GE(writers[w], 1) << "no golden written as " << w;
+  EXPECT_GE(writers["k2_224_h5"] + writers["k2_231_h5"], 12);
 }
 
 // Weights-only files must not load as models: they have no architecture.
@@ -204,6 +210,21 @@ TEST(KerasFiles, LoadWeightsFromModelFiles) {
   }
 }
 
+// Legacy HDF5 weights load by position, as Keras's load_weights does: the standalone Keras
+// 2.3.1 file's layers (lstm_1, dense_1) fill a tf_keras config's (lstm, dense); tf_keras
+// itself so loaded reproduces the K2 predictions (checked by python/oracle/k2_file_cases.py).
+TEST(KerasFiles, K2WeightsLoadByPosition) {
+  std::string config;
+  for (const auto& c : read_cases())
+    if (c.file == "lstm_dense.tfk_weights.h5") config = c.config;
+  ASSERT_FALSE(config.empty()) << "cases.json lacks lstm_dense.tfk_weights.h5";
+  ASSERT_NE(config.find("\"name\": \"lstm\""), std::string::npos);
+  auto model = model_from_config<float>(config, "2.21.0");
+  load_weights(*model, files_dir() + "/lstm_dense.k2_231.h5");
+  const auto calls = read_calls<float>("lstm_dense.k2_231.npz");
+  EXPECT_TRUE(all_close(model->predict(calls[0].inputs)[0], calls[0].outputs[0], kTolerance));
+}
+
 // tf.keras 2.13-era weights keep the layer list under _layer_checkpoint_dependencies/
 // (variant_ckptdeps.weights.h5: lstm_dense.k3.keras's weights so renamed).
 TEST(KerasFiles, LayerCheckpointDependenciesLayout) {
@@ -221,7 +242,8 @@ TEST(KerasFiles, LayerCheckpointDependenciesLayout) {
 TEST(KerasFiles, FileVersionDecidesHardSigmoid) {
   for (const auto& [file, npz, other] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"hard_sigmoid.tfk.h5", "hard_sigmoid.tfk.npz", "3.15.1"},
-           {"hard_sigmoid.k3.keras", "hard_sigmoid.k3.npz", "2.21.0"}}) {
+           {"hard_sigmoid.k3.keras", "hard_sigmoid.k3.npz", "2.21.0"},
+           {"lstm_dense.k2_224.h5", "lstm_dense.k2_224.npz", "3.15.1"}}) {
     SCOPED_TRACE(file);
     const auto calls = read_calls<float>(npz);
     const auto own = load_model<float>(files_dir() + "/" + file);
