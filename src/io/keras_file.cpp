@@ -9,6 +9,7 @@
 #include "io/file_io.h"
 #include "io/keras_config_impl.h"
 #include "io/keras_file_impl.h"
+#include "io/test_vector_check.h"
 #include "io/zip.h"
 #include "rnnx/core/error.h"
 #include "rnnx/layers/input_layer.h"
@@ -275,6 +276,7 @@ std::unique_ptr<Model<T>> load_model_from_memory(std::span<const uint8_t> bytes,
                                       where + ": config.json", targets);
     auto pending = detail::read_keras_weights<T>(root, targets, writer_is_keras3(a.keras_version, options));
     detail::apply_weights(pending);
+    if (options.verify_test_vector) detail::check_test_vector(*model, bytes, where, options);
     return model;
   }
   if (!detail::h5::has_hdf5_signature(bytes)) not_a_model_file(bytes, where);
@@ -297,6 +299,9 @@ std::unique_ptr<Model<T>> load_model_from_memory(std::span<const uint8_t> bytes,
                                     where + ": model_config", targets);
   auto pending = detail::read_legacy_weights<T>(weights, targets, version);
   detail::apply_weights(pending);
+  if (options.verify_test_vector)
+    throw VerificationError(where + ": verify_test_vector was requested, but legacy .h5 files carry no test vector "
+                                    "(only .keras files written by rnnx do)");
   return model;
 }
 

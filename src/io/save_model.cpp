@@ -10,6 +10,7 @@
 #include "io/file_io.h"
 #include "io/hdf5_write.h"
 #include "io/keras_config_write_impl.h"
+#include "io/test_vector_check.h"
 #include "io/zip.h"
 #include "rnnx/cells/stacked_cells.h"
 #include "rnnx/core/error.h"
@@ -294,6 +295,33 @@ std::string VerifyReport::to_string() const {
   out << (passed ? "passed" : "FAILED") << " (atol " << atol << ", rtol " << rtol << ")";
   return out.str();
 }
+
+namespace detail {
+
+template <class T>
+void check_test_vector(Model<T>& model, std::span<const uint8_t> archive, const std::string& where,
+                       const LoadOptions& options) {
+  const ZipReader zip(archive, where);
+  if (!zip.contains(kTestVectorMember))
+    throw VerificationError(where + ": verify_test_vector was requested, but the file has no test vector (no member " +
+                            kTestVectorMember + "; write one with rnnx convert --with-test-vector)");
+  const std::string member = where + " member " + kTestVectorMember;
+  const TestVector<float> tv = test_vector_from_arrays(parse_npz(zip.read(kTestVectorMember), member), member);
+  std::vector<Tensor<T>> inputs;
+  for (const auto& x : tv.inputs) inputs.push_back(x.template cast<T>());
+  std::vector<Tensor<T>> expected;
+  for (const auto& y : tv.outputs) expected.push_back(y.template cast<T>());
+  const VerifyReport r = compare_outputs(model.predict(inputs), expected, {options.verify_atol, options.verify_rtol});
+  if (!r.passed)
+    throw VerificationError(where + ": the model does not reproduce the test vector it carries:\n" + r.to_string());
+}
+
+template void check_test_vector<float>(Model<float>&, std::span<const uint8_t>, const std::string&,
+                                       const LoadOptions&);
+template void check_test_vector<double>(Model<double>&, std::span<const uint8_t>, const std::string&,
+                                        const LoadOptions&);
+
+}  // namespace detail
 
 template TestVector<float> make_test_vector<float>(Model<float>&, std::vector<Tensor<float>>);
 template TestVector<double> make_test_vector<double>(Model<double>&, std::vector<Tensor<double>>);

@@ -43,4 +43,10 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// A model did not reproduce the test vector its file carries (LoadOptions::verify_test_vector).
+class VerificationError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace rnnx

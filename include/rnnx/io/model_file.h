@@ -80,6 +80,15 @@ struct LoadOptions {
   // Replaces the file's Keras version for the version-dependent semantics (spec §5), for
   // files that record none or a wrong one. Empty: use the file's.
   std::string keras_version{};
+  // Proves parity on the user's machine: after loading a .keras file, run the test vector it
+  // carries (save_model(model, path, &test_vector), `rnnx convert --with-test-vector`) and
+  // compare every output within verify_atol + verify_rtol * |expected|. VerificationError
+  // when an output differs (the message has each output's worst absolute and relative
+  // error, as `rnnx verify` prints them) or when the file has no test vector (legacy .h5
+  // files never do). Off by default.
+  bool verify_test_vector = false;
+  double verify_atol = 1e-5;
+  double verify_rtol = 1e-4;
 };
 
 // Detects the kind of a file from its content and reads its metadata (no weights).
