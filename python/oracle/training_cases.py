@@ -310,6 +310,36 @@ def check_maxnorm(weight_index, max_value):
     return check
 
 
+def check_unitnorm(weight_index):
+    def check(model, info):
+        n0 = np.sqrt(np.sum(np.square(info["w0"][weight_index]), axis=0))
+        assert np.any(np.abs(n0 - 1.0) > 0.05), ("unit_norm never binds", n0)
+        for wk in info["weights"]:
+            n = np.sqrt(np.sum(np.square(wk[weight_index]), axis=0))
+            assert np.allclose(n, 1.0, atol=1e-5), n
+    return check
+
+
+def check_minmaxnorm(weight_index, lo, hi):
+    def check(model, info):
+        n0 = np.sqrt(np.sum(np.square(info["w0"][weight_index]), axis=0))
+        assert np.any((n0 < lo * 0.95) | (n0 > hi * 1.05)), ("min_max_norm never binds", n0)
+    return check
+
+
+def check_activity_loss(model, info):
+    """The activity penalties (all of model.losses: these models have no weight regularizer)
+    are a real part of the loss."""
+    xs, _, _ = info["batches"][0]
+    model(feed(xs), training=True)
+    activity = float(sum(float(r.numpy()) for r in model.losses))
+    assert activity > 1e-3, ("activity regularizer adds nothing", activity)
+
+
+def step_labels(rng, b):
+    return rng.randint(0, C, size=(b, T)).astype(np.int32)
+
+
 # ---------------------------------------------------------------------------
 # the cases
 # ---------------------------------------------------------------------------
@@ -388,6 +418,43 @@ def regularizer_constraint_cases():
                         lstm_dense(dense_kw={"kernel_constraint": "non_neg"}),
                         sce_logits, sgd(0.1), seq_batches(name, target=sparse_labels),
                         check=check_nonneg(3)))
+    name = "constraint_gru_unitnorm"
+    out.append(run_case(name, "GRU(4) -> Dense(3) logits, sparse CE from_logits, SGD(0.1), GRU "
+                        "kernel_regularizer=L2(0.03), recurrent_constraint=UnitNorm(axis=0)",
+                        lambda: K().Model(*_chain((T, D), L().GRU(U, kernel_regularizer=reg().L2(0.03),
+                                                                  recurrent_constraint=con().UnitNorm(axis=0)),
+                                                  L().Dense(C))),
+                        sce_logits, sgd(0.1), seq_batches(name, target=sparse_labels),
+                        check=check_unitnorm(1)))
+    name = "constraint_simple_rnn_minmaxnorm"
+    out.append(run_case(name, "SimpleRNN(4) -> Dense(3) logits, sparse CE from_logits, SGD(0.1), SimpleRNN "
+                        "recurrent_regularizer=L1L2(0.01, 0.02), "
+                        "kernel_constraint=MinMaxNorm(min_value=0.6, max_value=0.8, rate=0.7, axis=0)",
+                        lambda: K().Model(*_chain((T, D), L().SimpleRNN(
+                            U, recurrent_regularizer=reg().L1L2(l1=0.01, l2=0.02),
+                            kernel_constraint=con().MinMaxNorm(min_value=0.6, max_value=0.8, rate=0.7, axis=0)),
+                            L().Dense(C))),
+                        sce_logits, sgd(0.1), seq_batches(name, target=sparse_labels),
+                        check=check_minmaxnorm(0, 0.6, 0.8)))
+    name = "reg_activity_lstm_sequence_dense"
+    out.append(run_case(name, "LSTM(4, return_sequences, activity_regularizer=L1L2(0.01, 0.02)) -> "
+                        "Dense(3, activity_regularizer='l2') logits per step, sparse CE from_logits over (B,T) "
+                        "labels, SGD(0.1) (penalties divided by the batch size, Keras >= 3.14)",
+                        lambda: K().Model(*_chain((T, D), L().LSTM(U, return_sequences=True,
+                                                                   activity_regularizer=reg().L1L2(0.01, 0.02)),
+                                                  L().Dense(C, activity_regularizer="l2"))),
+                        sce_logits, sgd(0.1), seq_batches(name, target=step_labels),
+                        check=check_activity_loss))
+
+    def state_build():
+        i = K().Input((T, D))
+        _, h, _ = L().LSTM(U, return_state=True, activity_regularizer=reg().L1(0.05))(i)
+        return K().Model(i, L().Dense(C)(h))
+    name = "reg_activity_lstm_return_state"
+    out.append(run_case(name, "LSTM(4, return_state, activity_regularizer=L1(0.05)) -> Dense(3) on h, sparse CE "
+                        "from_logits, SGD(0.1): the penalty covers out, h and the unused c",
+                        state_build, sce_logits, sgd(0.1), seq_batches(name, target=sparse_labels),
+                        check=check_activity_loss))
     name = "sample_weight"
     out.append(run_case(name, base + "per-sample weights (B,) in [0.2, 2]",
                         lstm_dense(), sce_logits, sgd(0.1),

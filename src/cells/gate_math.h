@@ -12,6 +12,7 @@
 #include "rnnx/core/error.h"
 #include "rnnx/core/tensor.h"
 #include "rnnx/kernels/kernels.h"
+#include "rnnx/layers/layer.h"
 
 namespace rnnx::cells_detail {
 
@@ -29,6 +30,20 @@ class ScratchCursor {
  private:
   T* next_;
 };
+
+// The weights of a Keras cell as params: kernel, recurrent_kernel and (with use_bias) bias,
+// each carrying its regularizer and constraint from the cell's options.
+template <class T, class Options>
+std::vector<Param<T>> keras_cell_params(const Options& o, Tensor<T>* kernel, Tensor<T>* kernel_grad,
+                                        Tensor<T>* recurrent_kernel, Tensor<T>* recurrent_kernel_grad, Tensor<T>* bias,
+                                        Tensor<T>* bias_grad) {
+  std::vector<Param<T>> out{
+      {"kernel", kernel, kernel_grad, true, o.kernel_regularizer, o.kernel_constraint},
+      {"recurrent_kernel", recurrent_kernel, recurrent_kernel_grad, true, o.recurrent_regularizer,
+       o.recurrent_constraint}};
+  if (o.use_bias) out.push_back({"bias", bias, bias_grad, true, o.bias_regularizer, o.bias_constraint});
+  return out;
+}
 
 inline void check_units(int64_t units, const std::string& where, const char* what = "units") {
   if (units <= 0) throw ConfigError(where + ": " + what + " must be a positive integer, got " + std::to_string(units));

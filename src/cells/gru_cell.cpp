@@ -88,10 +88,8 @@ void GRUCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant_
 
 template <class T>
 std::vector<Param<T>> GRUCell<T>::params() {
-  std::vector<Param<T>> out{{"kernel", &kernel_, &kernel_grad_},
-                            {"recurrent_kernel", &recurrent_kernel_, &recurrent_kernel_grad_}};
-  if (options_.use_bias) out.push_back({"bias", &bias_, &bias_grad_});
-  return out;
+  return cells_detail::keras_cell_params(options_, &kernel_, &kernel_grad_, &recurrent_kernel_, &recurrent_kernel_grad_,
+                                         &bias_, &bias_grad_);
 }
 
 template <class T>

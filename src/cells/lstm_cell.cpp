@@ -96,10 +96,8 @@ void LSTMCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant
 
 template <class T>
 std::vector<Param<T>> LSTMCell<T>::params() {
-  std::vector<Param<T>> out{{"kernel", &kernel_, &kernel_grad_},
-                            {"recurrent_kernel", &recurrent_kernel_, &recurrent_kernel_grad_}};
-  if (options_.use_bias) out.push_back({"bias", &bias_, &bias_grad_});
-  return out;
+  return cells_detail::keras_cell_params(options_, &kernel_, &kernel_grad_, &recurrent_kernel_, &recurrent_kernel_grad_,
+                                         &bias_, &bias_grad_);
 }
 
 template <class T>

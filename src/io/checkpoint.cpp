@@ -1,6 +1,7 @@
 // Native training checkpoints (format in include/rnnx/io/checkpoint.h).
 #include "rnnx/io/checkpoint.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -17,6 +18,7 @@ static_assert(std::endian::native == std::endian::little, "checkpoints are writt
 constexpr char kMagic[8] = {'R', 'N', 'N', 'X', 'C', 'K', 'P', 'T'};
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8;
 constexpr uint32_t kMaxRank = 32;
+constexpr size_t kRngBytes = 4 * 8 + 1 + 8;
 
 class Writer {
  public:
@@ -28,6 +30,11 @@ class Writer {
   void put_string(const std::string& s) {
     put<uint64_t>(s.size());
     out.insert(out.end(), s.begin(), s.end());
+  }
+  void put_rng(const Rng::State& rng) {
+    for (uint64_t w : rng.words) put<uint64_t>(w);
+    put<uint8_t>(rng.has_spare ? 1 : 0);
+    put<double>(rng.spare);
   }
   template <class T>
   void put_tensors(const std::vector<NamedTensor<T>>& ts) {
@@ -103,6 +110,20 @@ class Reader {
     }
     return out;
   }
+  Rng::State get_rng(const std::string& what) {
+    Rng::State rng;
+    bool any = false;
+    for (uint64_t& w : rng.words) {
+      w = get<uint64_t>(what.c_str());
+      any = any || w != 0;
+    }
+    if (!any) fail(what + " is all zeros (invalid for xoshiro256**)");
+    const uint8_t spare = get<uint8_t>(what.c_str());
+    if (spare > 1) fail(what + ": has_spare flag is " + std::to_string(spare));
+    rng.has_spare = spare == 1;
+    rng.spare = get<double>(what.c_str());
+    return rng;
+  }
   size_t left() const { return left_; }
 
  private:
@@ -127,9 +148,12 @@ std::vector<uint8_t> serialize_checkpoint(const Checkpoint<T>& ck) {
   Writer body;
   body.put<int64_t>(ck.epoch);
   body.put<int64_t>(ck.step);
-  for (uint64_t w : ck.rng.words) body.put<uint64_t>(w);
-  body.put<uint8_t>(ck.rng.has_spare ? 1 : 0);
-  body.put<double>(ck.rng.spare);
+  body.put_rng(ck.rng);
+  body.put<uint32_t>(static_cast<uint32_t>(ck.layer_rngs.size()));
+  for (const auto& r : ck.layer_rngs) {
+    body.put_string(r.name);
+    body.put_rng(r.state);
+  }
   body.put_string(ck.model_config);
   body.put<uint32_t>(static_cast<uint32_t>(ck.scalars.size()));
   for (const auto& [name, value] : ck.scalars) {
@@ -179,16 +203,14 @@ Checkpoint<T> parse_checkpoint(const std::vector<uint8_t>& bytes, const std::str
   ck.epoch = r.get<int64_t>("epoch");
   ck.step = r.get<int64_t>("step");
   if (ck.epoch < 0 || ck.step < 0) fail("negative epoch or step");
-  bool any = false;
-  for (uint64_t& w : ck.rng.words) {
-    w = r.get<uint64_t>("rng state");
-    any = any || w != 0;
+  ck.rng = r.get_rng("the RNG state");
+  const uint32_t nr = r.get_count("layer rngs", 8 + kRngBytes);
+  for (uint32_t i = 0; i < nr; ++i) {
+    NamedRngState named;
+    named.name = r.get_string("layer rng name");
+    named.state = r.get_rng("the RNG state of layer '" + named.name + "'");
+    ck.layer_rngs.push_back(std::move(named));
   }
-  if (!any) fail("the RNG state is all zeros (invalid for xoshiro256**)");
-  const uint8_t spare = r.get<uint8_t>("rng state");
-  if (spare > 1) fail("rng has_spare flag is " + std::to_string(spare));
-  ck.rng.has_spare = spare == 1;
-  ck.rng.spare = r.get<double>("rng state");
   ck.model_config = r.get_string("model config");
   const uint32_t ns = r.get_count("scalars", 8 + 8);
   for (uint32_t i = 0; i < ns; ++i) {
@@ -213,20 +235,19 @@ Checkpoint<T> read_checkpoint(const std::string& path) {
 }
 
 template <class T>
-std::vector<NamedTensor<T>> capture_weights(Model<T>& model) {
+std::vector<NamedTensor<T>> capture_weights(Layer<T>& model) {
   std::vector<NamedTensor<T>> out;
   for (const auto& p : model.params()) out.push_back({p.name, *p.value});
   return out;
 }
 
 template <class T>
-void restore_weights(Model<T>& model, const std::vector<NamedTensor<T>>& weights) {
+void restore_weights(Layer<T>& model, const std::vector<NamedTensor<T>>& weights) {
   auto params = model.params();
   const std::string where = "model '" + model.name() + "'";
-  if (params.size() != weights.size())
-    throw FormatError(where + ": the checkpoint holds " + std::to_string(weights.size()) + " weights, the model has " +
-                      std::to_string(params.size()));
-  for (size_t i = 0; i < params.size(); ++i) {
+  // Pairwise first, so a different model is reported by its first differing weight.
+  const size_t common = std::min(params.size(), weights.size());
+  for (size_t i = 0; i < common; ++i) {
     if (params[i].name != weights[i].name)
       throw FormatError(where + ": weight " + std::to_string(i) + " is '" + params[i].name +
                         "' but the checkpoint has '" + weights[i].name + "'");
@@ -234,6 +255,12 @@ void restore_weights(Model<T>& model, const std::vector<NamedTensor<T>>& weights
       throw FormatError(where + ": weight '" + params[i].name + "' has shape " + to_string(params[i].value->shape()) +
                         ", the checkpoint has " + to_string(weights[i].value.shape()));
   }
+  if (params.size() != weights.size())
+    throw FormatError(where + ": the checkpoint holds " + std::to_string(weights.size()) + " weights, the model has " +
+                      std::to_string(params.size()) + " (first unmatched: " +
+                      (params.size() > common ? "the model's '" + params[common].name + "'"
+                                              : "the checkpoint's '" + weights[common].name + "'") +
+                      ")");
   for (size_t i = 0; i < params.size(); ++i) *params[i].value = weights[i].value;
 }
 
@@ -241,13 +268,13 @@ template std::vector<uint8_t> serialize_checkpoint<float>(const Checkpoint<float
 template Checkpoint<float> parse_checkpoint<float>(const std::vector<uint8_t>&, const std::string&);
 template void write_checkpoint<float>(const std::string&, const Checkpoint<float>&);
 template Checkpoint<float> read_checkpoint<float>(const std::string&);
-template std::vector<NamedTensor<float>> capture_weights<float>(Model<float>&);
-template void restore_weights<float>(Model<float>&, const std::vector<NamedTensor<float>>&);
+template std::vector<NamedTensor<float>> capture_weights<float>(Layer<float>&);
+template void restore_weights<float>(Layer<float>&, const std::vector<NamedTensor<float>>&);
 template std::vector<uint8_t> serialize_checkpoint<double>(const Checkpoint<double>&);
 template Checkpoint<double> parse_checkpoint<double>(const std::vector<uint8_t>&, const std::string&);
 template void write_checkpoint<double>(const std::string&, const Checkpoint<double>&);
 template Checkpoint<double> read_checkpoint<double>(const std::string&);
-template std::vector<NamedTensor<double>> capture_weights<double>(Model<double>&);
-template void restore_weights<double>(Model<double>&, const std::vector<NamedTensor<double>>&);
+template std::vector<NamedTensor<double>> capture_weights<double>(Layer<double>&);
+template void restore_weights<double>(Layer<double>&, const std::vector<NamedTensor<double>>&);
 
 }  // namespace rnnx

@@ -407,14 +407,6 @@ Initializer KerasConfig::get_initializer(const std::string& key, const Initializ
   return parse_initializer(*j, [&](const std::string& what) { fail(key, what); });
 }
 
-std::string KerasConfig::get_setting(const std::string& key) const {
-  impl_->used.insert(key);
-  const Json* j = lookup(*impl_, key);
-  if (!j || j->is_null()) return "";
-  if (j->is_string()) return j->get<std::string>();
-  return j->dump();
-}
-
 std::string KerasConfig::json(const std::string& key) const {
   impl_->used.insert(key);
   const Json* j = lookup(*impl_, key);

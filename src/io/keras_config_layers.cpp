@@ -75,12 +75,12 @@ void read_common_cell_options(const KerasConfig& c, Options& o) {
   o.kernel_initializer = c.get_initializer("kernel_initializer", init_named("glorot_uniform"));
   o.recurrent_initializer = c.get_initializer("recurrent_initializer", init_named("orthogonal"));
   o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
-  o.kernel_regularizer = c.get_setting("kernel_regularizer");
-  o.recurrent_regularizer = c.get_setting("recurrent_regularizer");
-  o.bias_regularizer = c.get_setting("bias_regularizer");
-  o.kernel_constraint = c.get_setting("kernel_constraint");
-  o.recurrent_constraint = c.get_setting("recurrent_constraint");
-  o.bias_constraint = c.get_setting("bias_constraint");
+  o.kernel_regularizer = c.get_regularizer("kernel_regularizer");
+  o.recurrent_regularizer = c.get_regularizer("recurrent_regularizer");
+  o.bias_regularizer = c.get_regularizer("bias_regularizer");
+  o.kernel_constraint = c.get_constraint("kernel_constraint");
+  o.recurrent_constraint = c.get_constraint("recurrent_constraint");
+  o.bias_constraint = c.get_constraint("bias_constraint");
   o.dropout = rate_of(c, "dropout");
   o.recurrent_dropout = rate_of(c, "recurrent_dropout");
   o.seed = seed_of(c);
@@ -190,8 +190,7 @@ RNNOptions rnn_options(const KerasConfig& c) {
   o.zero_output_for_mask = c.get_bool("zero_output_for_mask", false);
   // tf.keras only: time-major inputs would transpose the meaning of the input (spec §3.1).
   require_false(c, "time_major");
-  // Layer-level activity regularizer: a loss term only; accepted as a setting.
-  c.get_setting("activity_regularizer");
+  o.activity_regularizer = c.get_regularizer("activity_regularizer");
   return o;
 }
 
@@ -314,6 +313,9 @@ std::unique_ptr<Layer<T>> make_bidirectional(const KerasConfig& c) {
   c.ignore("weights");
   // tf.keras writes num_constants when called with constants; the call supplies them.
   if (c.get_int("num_constants", 0) < 0) c.fail("num_constants", "must be >= 0");
+  // The wrapper's own activity_regularizer (a Layer keyword) is not supported; the wrapped
+  // layer's is (Bidirectional::activity_regularizer()).
+  require_null(c, "activity_regularizer");
   return std::make_unique<Bidirectional<T>>(*forward, merge, std::move(backward), c.name());
 }
 
@@ -340,6 +342,11 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
   if (cn == "Bidirectional") return make_bidirectional<T>(c);
   if (cn == "TimeDistributed") {
     std::shared_ptr<Layer<T>> inner = build_layer<T>(c.child("layer"));
+    require_null(c, "activity_regularizer");  // a Layer keyword of the wrapper; not supported
+    // Keras 3 runs the wrapped layer's call(), which skips its activity_regularizer (as
+    // rnnx does); tf.keras calls the layer, which applies it on the merged batch-and-time axis.
+    if (c.version().major < 3 && inner->activity_regularizer().active())
+      c.fail("layer", "has an activity_regularizer, which tf.keras applies inside TimeDistributed and rnnx does not");
     return std::make_unique<TimeDistributed<T>>(std::move(inner), name);
   }
   if (cn == "Dense") {
@@ -349,9 +356,11 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
     o.use_bias = c.get_bool("use_bias", true);
     o.kernel_initializer = c.get_initializer("kernel_initializer", init_named("glorot_uniform"));
     o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
-    for (const char* k :
-         {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"})
-      c.get_setting(k);
+    o.kernel_regularizer = c.get_regularizer("kernel_regularizer");
+    o.bias_regularizer = c.get_regularizer("bias_regularizer");
+    o.activity_regularizer = c.get_regularizer("activity_regularizer");
+    o.kernel_constraint = c.get_constraint("kernel_constraint");
+    o.bias_constraint = c.get_constraint("bias_constraint");
     check_dense_extras(c);
     c.ignore("input_dim");
     return std::make_unique<Dense<T>>(o, name);
@@ -362,7 +371,9 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
     o.output_dim = c.get_int("output_dim");
     o.mask_zero = c.get_bool("mask_zero", false);
     o.embeddings_initializer = c.get_initializer("embeddings_initializer", init_named("uniform"));
-    for (const char* k : {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"}) c.get_setting(k);
+    o.embeddings_regularizer = c.get_regularizer("embeddings_regularizer");
+    o.activity_regularizer = c.get_regularizer("activity_regularizer");
+    o.embeddings_constraint = c.get_constraint("embeddings_constraint");
     require_false(c, "sparse");
     check_dense_extras(c);
     return std::make_unique<Embedding<T>>(o, name);

@@ -119,18 +119,9 @@ J initializer_json(const Initializer& init) {
   return J{{"module", "keras.initializers"}, {"class_name", cls}, {"config", cfg}, {"registered_name", nullptr}};
 }
 
-// Regularizers and constraints: the option structs may hold stored text (a Keras name, or
-// the JSON of a serialized object) or plain data (train/regularizers.h).
-[[maybe_unused]] J setting_json(const std::string& s) {
-  if (s.empty()) return nullptr;
-  if (s.front() == '{') {
-    J j = J::parse(s, nullptr, false);
-    if (!j.is_discarded()) return j;
-  }
-  return s;
-}
-
-[[maybe_unused]] J setting_json(const Regularizer& r) {
+// Regularizers and constraints (train/regularizers.h) in the Keras 3 serialized form; null
+// for none.
+J regularizer_json(const Regularizer& r) {
   if (!r.active()) return nullptr;
   std::string cls;
   J cfg;
@@ -147,7 +138,7 @@ J initializer_json(const Initializer& init) {
   return J{{"module", "keras.regularizers"}, {"class_name", cls}, {"config", cfg}, {"registered_name", nullptr}};
 }
 
-[[maybe_unused]] J setting_json(const Constraint& c) {
+J constraint_json(const Constraint& c) {
   if (!c.active()) return nullptr;
   J axis = c.axis.size() == 1 ? J(c.axis[0]) : J(c.axis);
   std::string cls;
@@ -192,13 +183,13 @@ void add_initializers(J& c, const Options& o) {
 
 template <class Options>
 void add_regularizers(J& c, const Options& o, bool activity) {
-  c["kernel_regularizer"] = setting_json(o.kernel_regularizer);
-  c["recurrent_regularizer"] = setting_json(o.recurrent_regularizer);
-  c["bias_regularizer"] = setting_json(o.bias_regularizer);
-  if (activity) c["activity_regularizer"] = nullptr;
-  c["kernel_constraint"] = setting_json(o.kernel_constraint);
-  c["recurrent_constraint"] = setting_json(o.recurrent_constraint);
-  c["bias_constraint"] = setting_json(o.bias_constraint);
+  c["kernel_regularizer"] = regularizer_json(o.kernel_regularizer);
+  c["recurrent_regularizer"] = regularizer_json(o.recurrent_regularizer);
+  c["bias_regularizer"] = regularizer_json(o.bias_regularizer);
+  if (activity) c["activity_regularizer"] = nullptr;  // the layer's, set by recurrent_config
+  c["kernel_constraint"] = constraint_json(o.kernel_constraint);
+  c["recurrent_constraint"] = constraint_json(o.recurrent_constraint);
+  c["bias_constraint"] = constraint_json(o.bias_constraint);
 }
 
 J seed_json(const std::optional<uint64_t>& s) { return s ? J(*s) : J(nullptr); }
@@ -318,6 +309,10 @@ J recurrent_config(const RNN<T>& r) {
     throw ConfigError(where + ": layer class '" + cn +
                       "' has no Keras 3 equivalent; the model cannot be saved as a Keras 3 file");
   }
+  // LSTM / GRU / SimpleRNN always write the key (in its place, above); the RNN layer, as
+  // every Keras 3 layer's base config, only when it is set.
+  const Regularizer& activity = r.rnn_options().activity_regularizer;
+  if (activity.active() || c.contains("activity_regularizer")) c["activity_regularizer"] = regularizer_json(activity);
   return c;
 }
 
@@ -354,15 +349,17 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
   } else if (auto* d = dynamic_cast<const Dense<T>*>(&layer)) {
     const DenseOptions& o = d->options();
     c = head<T>(layer.name());
+    // Keras 3's Layer base config writes activity_regularizer only when it is set.
+    if (o.activity_regularizer.active()) c["activity_regularizer"] = regularizer_json(o.activity_regularizer);
     c["units"] = o.units;
     c["activation"] = activation_json(o.activation, where, "activation");
     c["use_bias"] = o.use_bias;
     c["kernel_initializer"] = initializer_json(o.kernel_initializer);
     c["bias_initializer"] = initializer_json(o.bias_initializer);
-    c["kernel_regularizer"] = setting_json(o.kernel_regularizer);
-    c["bias_regularizer"] = setting_json(o.bias_regularizer);
-    c["kernel_constraint"] = setting_json(o.kernel_constraint);
-    c["bias_constraint"] = setting_json(o.bias_constraint);
+    c["kernel_regularizer"] = regularizer_json(o.kernel_regularizer);
+    c["bias_regularizer"] = regularizer_json(o.bias_regularizer);
+    c["kernel_constraint"] = constraint_json(o.kernel_constraint);
+    c["bias_constraint"] = constraint_json(o.bias_constraint);
     c["quantization_config"] = nullptr;
   } else if (auto* e = dynamic_cast<const Embedding<T>*>(&layer)) {
     const EmbeddingOptions& o = e->options();
@@ -370,9 +367,9 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
     c["input_dim"] = o.input_dim;
     c["output_dim"] = o.output_dim;
     c["embeddings_initializer"] = initializer_json(o.embeddings_initializer);
-    c["embeddings_regularizer"] = setting_json(o.embeddings_regularizer);
-    c["activity_regularizer"] = setting_json(o.activity_regularizer);
-    c["embeddings_constraint"] = setting_json(o.embeddings_constraint);
+    c["embeddings_regularizer"] = regularizer_json(o.embeddings_regularizer);
+    c["activity_regularizer"] = regularizer_json(o.activity_regularizer);
+    c["embeddings_constraint"] = constraint_json(o.embeddings_constraint);
     c["mask_zero"] = o.mask_zero;
     c["quantization_config"] = nullptr;
   } else if (auto* m = dynamic_cast<const Masking<T>*>(&layer)) {

@@ -95,6 +95,16 @@ void Bidirectional<T>::set_up(const RNN<T>& original, std::unique_ptr<RNN<T>> ba
   }
   forward_->set_name("forward_" + without_prefix(base_name, "forward_"));
   forward_->set_rnn_options(fo);
+  // Keras calls each direction as a layer, so each applies its activity_regularizer to its
+  // own outputs (spec §3.9). With concat or no merge the outputs of this layer hold exactly
+  // those tensors, so one penalty over them (activity_regularizer()) is the same sum.
+  const Regularizer fr = forward_->activity_regularizer(), br = backward_->activity_regularizer();
+  if ((fr.active() || br.active()) &&
+      (fr != br || (merge_mode_ != MergeMode::concat && merge_mode_ != MergeMode::none)))
+    throw ConfigError(this->where() + ": an activity_regularizer on the wrapped layer needs merge_mode 'concat' or " +
+                      "None and the same regularizer on both directions (Keras applies it to each direction before " +
+                      "merging), got merge_mode '" + merge_mode_name(merge_mode_) + "'" +
+                      (fr != br ? " and different regularizers" : ""));
 }
 
 template <class T>

@@ -2,6 +2,7 @@
 #include "layers/call_tape.h"
 #include "model/model_internal.h"
 #include "rnnx/core/error.h"
+#include "rnnx/train/regularization.h"
 
 namespace rnnx {
 
@@ -24,6 +25,8 @@ LayerGrads<T> Model<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
     const Node& node = nodes_[static_cast<size_t>(*it)];
     std::vector<Tensor<T>> g = std::move(grads[static_cast<size_t>(*it)]);
     g.resize(node.output_shapes.size());  // outputs nobody differentiated stay empty (zero)
+    if (auto a = run.activity.find(*it); a != run.activity.end())
+      add_activity_grads(a->second.regularizer, a->second.outputs, g);
     // Every node of the run is undone, even one that receives no gradient, so that each
     // layer's tape is unwound in step with the walk.
     LayerGrads<T> lg = node.layer->backward(g);

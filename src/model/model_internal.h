@@ -5,6 +5,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "rnnx/model/model.h"
@@ -55,12 +56,18 @@ struct Model<T>::Plan {
 };
 
 // One training run, for backward: the plan it followed (kept alive even if the graph changes
-// afterwards) and the shapes of its inputs and outputs.
+// afterwards), the shapes of its inputs and outputs, and the outputs of the nodes whose layer
+// has an activity regularizer (with that regularizer), for the penalty's gradient.
 template <class T>
 struct Model<T>::Run {
+  struct Activity {
+    Regularizer regularizer;
+    std::vector<Tensor<T>> outputs;
+  };
   std::shared_ptr<const Plan> plan;
   std::vector<ModelTensor> inputs, outputs;
   std::vector<Shape> input_shapes, output_shapes;
+  std::unordered_map<int64_t, Activity> activity;  // by node
 };
 
 }  // namespace rnnx

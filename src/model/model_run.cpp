@@ -6,6 +6,7 @@
 
 #include "model/model_internal.h"
 #include "rnnx/core/error.h"
+#include "rnnx/train/regularization.h"
 
 namespace rnnx {
 
@@ -159,6 +160,8 @@ ModelOutputs<T> Model<T>::run_graph(const std::vector<const Tensor<T>*>& inputs,
     const Mask& m = mask[static_cast<size_t>(t.node)];
     return t.index == 0 && !m.empty() ? &m : nullptr;
   };
+  T activity = T(0);
+  std::unordered_map<int64_t, typename Run::Activity> kept;  // training runs only
 
   for (size_t pos = 0; pos < p.order.size(); ++pos) {
     const size_t n = static_cast<size_t>(p.order[pos]);
@@ -179,6 +182,12 @@ ModelOutputs<T> Model<T>::run_graph(const std::vector<const Tensor<T>*>& inputs,
                        std::to_string(node.output_shapes.size()));
     owned[n] = std::move(out.outputs);
     for (const Tensor<T>& t : owned[n]) value[n].push_back(&t);
+    const Regularizer reg = node.layer->activity_regularizer();
+    if (reg.active()) {
+      activity += activity_penalty(reg, owned[n]);
+      if (mode == Mode::training) kept[static_cast<int64_t>(n)] = {reg, owned[n]};
+    }
+    if (const auto* inner = dynamic_cast<const Model<T>*>(node.layer.get())) activity += inner->activity_loss();
     mask[n] = std::move(out.mask);
     // Release what no later node reads.
     node.for_each_input([&](const ModelTensor& t) {
@@ -197,10 +206,11 @@ ModelOutputs<T> Model<T>::run_graph(const std::vector<const Tensor<T>*>& inputs,
     result.masks.push_back(m ? *m : Mask());
   }
   if (mode == Mode::training) {  // the layers keep their own tapes; the model only the plan
-    Run run{plan_, ins, outputs_, std::move(shapes), {}};
+    Run run{plan_, ins, outputs_, std::move(shapes), {}, std::move(kept)};
     for (const Tensor<T>& y : result.outputs) run.output_shapes.push_back(y.shape());
     runs_.push_back(std::move(run));
   }
+  activity_loss_ = activity;
   return result;
 }
 

@@ -121,6 +121,18 @@ std::vector<std::string> weight_keys(const std::vector<Param<T>>& params) {
   return keys;
 }
 
+// ModelCheckpoint creates missing directories, as Keras does.
+void create_parent_directories(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) throw IoError("cannot create directory '" + parent.string() + "' for '" + path + "': " + ec.message());
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace
 
 template <class T>
@@ -129,10 +141,7 @@ void save_weights_npz(Layer<T>& model, const std::string& path) {
   const std::vector<std::string> keys = weight_keys(params);
   std::map<std::string, NpyArray> arrays;
   for (size_t i = 0; i < params.size(); ++i) arrays[keys[i]] = NpyArray::from(*params[i].value);
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) throw IoError("cannot create directory '" + parent.string() + "' for '" + path + "': " + ec.message());
+  create_parent_directories(path);
   write_npz(path, arrays);
 }
 
@@ -159,10 +168,12 @@ ModelCheckpoint<T>::ModelCheckpoint(std::string filepath, ModelCheckpointOptions
     : MonitorCallback<T>(options.monitor, options.mode, 0.0, options.initial_value_threshold),
       filepath_(std::move(filepath)),
       options_(std::move(options)) {
-  const std::string ext = ".npz";
-  if (filepath_.size() < ext.size() || filepath_.compare(filepath_.size() - ext.size(), ext.size(), ext) != 0)
-    throw ConfigError("ModelCheckpoint: filepath must end in .npz (weights as a NumPy archive), got '" + filepath_ +
-                      "'");
+  native_ = ends_with(filepath_, ".ckpt");
+  if (!native_ && !ends_with(filepath_, ".npz"))
+    throw ConfigError(
+        "ModelCheckpoint: filepath must end in .ckpt (native training checkpoint) or .npz (weights as a NumPy "
+        "archive), got '" +
+        filepath_ + "'");
 }
 
 template <class T>
@@ -174,7 +185,12 @@ void ModelCheckpoint<T>::on_epoch_end(int64_t epoch, Logs& logs) {
     if (!this->is_improvement(current, this->best_)) return;
     this->best_ = current;
   }
-  save_weights_npz(this->trainer().model(), path);
+  if (native_) {
+    create_parent_directories(path);
+    this->trainer().save_checkpoint(path, epoch + 1);
+  } else {
+    save_weights_npz(this->trainer().model(), path);
+  }
   last_saved_ = path;
 }
 

@@ -19,6 +19,13 @@ namespace {
 
 std::string number(double v) { return detail::python_float_repr(v); }
 
+// "<slot>/<index>/<param name>", or "<slot>/<index>" for an unnamed param (optimizer.h).
+std::string state_entry_name(const std::string& slot, size_t index, const std::string& param) {
+  std::string name = slot + "/" + std::to_string(index);
+  if (!param.empty()) name += "/" + param;
+  return name;
+}
+
 void check_non_negative(const std::string& where, const char* what, const std::optional<double>& v) {
   if (v && !(*v >= 0.0)) throw ConfigError(where + ": " + what + " must be >= 0, got " + number(*v));
 }
@@ -92,32 +99,48 @@ void Optimizer<T>::clip_gradients() {
 }
 
 template <class T>
-void Optimizer<T>::apply(const std::vector<Param<T>>& params) {
+std::vector<const Param<T>*> Optimizer<T>::check_trainable(const std::vector<Param<T>>& params, bool need_grads,
+                                                           std::vector<Shape>& shapes) const {
   std::vector<const Param<T>*> trainable;
   for (const auto& p : params)
     if (p.trainable) trainable.push_back(&p);
   for (const Param<T>* p : trainable) {
-    if (!p->value || !p->grad)
+    if (!p->value || (need_grads && !p->grad))
       throw StateError(where() + ": param '" + p->name + "' has no " + (p->value ? "gradient" : "value") +
                        " (build the model first)");
-    if (p->grad->shape() != p->value->shape())
+    if (need_grads && p->grad->shape() != p->value->shape())
       throw ShapeError(where() + ": gradient of '" + p->name + "' has shape " + to_string(p->grad->shape()) +
                        ", expected " + to_string(p->value->shape()));
   }
-  if (!built_) {
-    for (const Param<T>* p : trainable) shapes_.push_back(p->value->shape());
-    build(shapes_);
-    built_ = true;
-  } else {
+  shapes.clear();
+  for (const Param<T>* p : trainable) shapes.push_back(p->value->shape());
+  if (built_) {
     if (trainable.size() != shapes_.size())
       throw StateError(where() + ": built for " + std::to_string(shapes_.size()) + " trainable variables, got " +
                        std::to_string(trainable.size()));
     for (size_t i = 0; i < trainable.size(); ++i)
-      if (trainable[i]->value->shape() != shapes_[i])
+      if (shapes[i] != shapes_[i])
         throw StateError(where() + ": trainable variable " + std::to_string(i) + " ('" + trainable[i]->name +
-                         "') has shape " + to_string(trainable[i]->value->shape()) +
-                         ", but the optimizer was built for " + to_string(shapes_[i]));
+                         "') has shape " + to_string(shapes[i]) + ", but the optimizer was built for " +
+                         to_string(shapes_[i]));
   }
+  return trainable;
+}
+
+template <class T>
+void Optimizer<T>::build_for(const std::vector<const Param<T>*>& trainable, std::vector<Shape> shapes) {
+  shapes_ = std::move(shapes);
+  names_.clear();
+  for (const Param<T>* p : trainable) names_.push_back(p->name);
+  build(shapes_);
+  built_ = true;
+}
+
+template <class T>
+void Optimizer<T>::apply(const std::vector<Param<T>>& params) {
+  std::vector<Shape> shapes;
+  const std::vector<const Param<T>*> trainable = check_trainable(params, true, shapes);
+  if (!built_) build_for(trainable, std::move(shapes));
   scratch_.resize(trainable.size());
   for (size_t i = 0; i < trainable.size(); ++i) scratch_[i] = *trainable[i]->grad;
   clip_gradients();
@@ -135,6 +158,44 @@ void Optimizer<T>::apply(const std::vector<Param<T>>& params) {
   for (const Param<T>* p : trainable)
     if (p->constraint.active()) apply_constraint(p->constraint, *p->value, p->name);
   ++iterations_;
+}
+
+// ---- state ----------------------------------------------------------------------------------
+template <class T>
+std::vector<NamedTensor<T>> Optimizer<T>::state() const {
+  std::vector<NamedTensor<T>> out;
+  if (!built_) return out;
+  for (const Slot& slot : slots_)
+    for (size_t i = 0; i < shapes_.size(); ++i)
+      out.push_back({state_entry_name(slot.name, i, names_[i]), (*slot.values)[i]});
+  return out;
+}
+
+template <class T>
+void Optimizer<T>::set_state(const std::vector<Param<T>>& params, const std::vector<NamedTensor<T>>& state) {
+  std::vector<Shape> shapes;
+  const std::vector<const Param<T>*> trainable = check_trainable(params, false, shapes);
+  const size_t n = trainable.size();
+  std::string slot_names;
+  for (const Slot& slot : slots_) slot_names += (slot_names.empty() ? "" : ", ") + slot.name;
+  if (state.size() != slots_.size() * n)
+    throw FormatError(where() + ": the optimizer state has " + std::to_string(state.size()) + " tensors, expected " +
+                      std::to_string(slots_.size() * n) + " (" + (slot_names.empty() ? "no slots" : slot_names) +
+                      " for " + std::to_string(n) + " trainable variables)");
+  for (size_t k = 0; k < slots_.size(); ++k)
+    for (size_t i = 0; i < n; ++i) {
+      const NamedTensor<T>& entry = state[k * n + i];
+      const std::string expected = state_entry_name(slots_[k].name, i, trainable[i]->name);
+      if (entry.name != expected)
+        throw FormatError(where() + ": optimizer state entry " + std::to_string(k * n + i) + " is '" + entry.name +
+                          "', expected '" + expected + "'");
+      if (entry.value.shape() != shapes[i])
+        throw FormatError(where() + ": optimizer state '" + entry.name + "' has shape " +
+                          to_string(entry.value.shape()) + ", expected " + to_string(shapes[i]));
+    }
+  if (!built_) build_for(trainable, std::move(shapes));
+  for (size_t k = 0; k < slots_.size(); ++k)
+    for (size_t i = 0; i < n; ++i) (*slots_[k].values)[i] = state[k * n + i].value;
 }
 
 // ---- make_optimizer -------------------------------------------------------------------------

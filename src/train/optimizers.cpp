@@ -32,6 +32,7 @@ SGD<T>::SGD(SGDOptions options, OptimizerOptions base)
   if (!(options_.momentum >= 0.0 && options_.momentum <= 1.0))
     throw ConfigError("optimizer 'sgd': momentum must be a float in [0, 1], got " +
                       detail::python_float_repr(options_.momentum));
+  if (options_.momentum != 0.0) this->add_slot("momentum", momentums_);
 }
 
 template <class T>
@@ -59,7 +60,11 @@ Adam<T>::Adam(AdamOptions options, OptimizerOptions base) : Adam("adam", std::mo
 
 template <class T>
 Adam<T>::Adam(std::string name, AdamOptions options, OptimizerOptions base)
-    : Optimizer<T>(std::move(name), options.learning_rate, std::move(base)), options_(std::move(options)) {}
+    : Optimizer<T>(std::move(name), options.learning_rate, std::move(base)), options_(std::move(options)) {
+  this->add_slot("momentum", m_);
+  this->add_slot("velocity", v_);
+  if (options_.amsgrad) this->add_slot("velocity_hat", v_hat_);
+}
 
 template <class T>
 void Adam<T>::build(const std::vector<Shape>& shapes) {
@@ -106,7 +111,11 @@ AdamW<T>::AdamW(AdamOptions options, OptimizerOptions base)
 // ---- RMSprop --------------------------------------------------------------------------------
 template <class T>
 RMSprop<T>::RMSprop(RMSpropOptions options, OptimizerOptions base)
-    : Optimizer<T>("rmsprop", options.learning_rate, std::move(base)), options_(std::move(options)) {}
+    : Optimizer<T>("rmsprop", options.learning_rate, std::move(base)), options_(std::move(options)) {
+  this->add_slot("velocity", v_);
+  if (options_.momentum > 0.0) this->add_slot("momentum", mom_);
+  if (options_.centered) this->add_slot("average_gradient", avg_);
+}
 
 template <class T>
 void RMSprop<T>::build(const std::vector<Shape>& shapes) {
@@ -149,6 +158,7 @@ Adagrad<T>::Adagrad(AdagradOptions options, OptimizerOptions base)
   if (!(options_.initial_accumulator_value >= 0.0))
     throw ConfigError("optimizer 'adagrad': initial_accumulator_value must be >= 0, got " +
                       detail::python_float_repr(options_.initial_accumulator_value));
+  this->add_slot("accumulator", acc_);
 }
 
 template <class T>

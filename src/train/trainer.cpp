@@ -9,6 +9,7 @@
 #include "rnnx/model/model.h"
 #include "rnnx/train/progress.h"
 #include "rnnx/train/regularization.h"
+#include "train/activity_loss.h"
 #include "train/batching.h"
 #include "train/format.h"
 
@@ -241,6 +242,7 @@ typename Trainer<T>::StepResult Trainer<T>::run_step(const Batch& batch, bool tr
     std::vector<Param<T>> params = model_.params();
     for (const auto& p : params)
       if (p.trainable && p.regularizer.active()) r.loss += penalty(p.regularizer, *p.value);
+    r.loss += detail::step_activity_loss(model_, y_pred, grads, training);  // and its gradient
 
     if (training) {
       model_.backward(grads);
@@ -371,7 +373,7 @@ History Trainer<T>::fit(const std::vector<Tensor<T>>& x_all, const std::vector<T
   stop_training_ = false;
   Logs last_logs;
   for (auto* cb : callbacks) cb->on_train_begin(last_logs);
-  Rng rng(o.seed);
+  Rng& rng = start_shuffle_rng(o.seed);
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t epoch = o.initial_epoch; epoch < o.epochs; ++epoch) {
     reset_metrics();

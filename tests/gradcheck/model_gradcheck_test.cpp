@@ -149,5 +149,32 @@ TEST(ModelGradcheck, InitialStateFromModelInputsAndReturnedStates) {
   EXPECT_TRUE(gradcheck(m, inputs({uniform({2, 3, 2}, 18), uniform({2, 3}, 19), uniform({2, 3}, 20)})));
 }
 
+// ---- activity regularizers (spec §3.9) -------------------------------------------------------
+TEST(ModelGradcheck, ActivityRegularizersOnEveryReturnedTensor) {
+  // LSTM(return_sequences, return_state) with an activity_regularizer: the penalty covers the
+  // sequence and both states, also the c state nobody reads; Dense adds its own on its output.
+  // The objective includes Model::activity_loss(); Model::backward must add its gradient.
+  Model<double> m;
+  auto x = m.input({-1, 3, 2});
+  LSTMOptions o;
+  o.units = 3;
+  o.return_sequences = true;
+  o.return_state = true;
+  o.activity_regularizer = Regularizer::make_l1_l2(0.3, 0.4);
+  auto y = m.call(std::make_shared<LSTM<double>>(o), {x});  // out, h, c
+  auto d = m.call(std::make_shared<Dense<double>>(DenseOptions{
+                      .units = 2, .activation = {ActivationKind::tanh}, .activity_regularizer = {0.2, 0.5}}),
+                  {y[0]});
+  m.set_outputs({d[0], y[1]});
+  randomize_weights(m, 21);
+  const GradcheckCall call = inputs({uniform({2, 3, 2}, 22)});
+  m.run(call.inputs, Mode::training);
+  m.clear_tape();
+  ASSERT_GT(m.activity_loss(), 0.1);  // large enough that a missing gradient shows
+  GradcheckOptions opts;
+  opts.extra_objective = [](Layer<double>& l) { return dynamic_cast<Model<double>&>(l).activity_loss(); };
+  EXPECT_TRUE(gradcheck(m, call, opts));
+}
+
 }  // namespace
 }  // namespace rnnx::testing

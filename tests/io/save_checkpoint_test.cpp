@@ -10,6 +10,7 @@
 #include "rnnx/io/checkpoint.h"
 #include "rnnx/layers/dense.h"
 #include "rnnx/layers/gru.h"
+#include "rnnx/model/model.h"
 
 namespace rnnx::testing {
 namespace {
@@ -24,6 +25,7 @@ Checkpoint<T> sample() {
   Rng rng(42);
   rng.normal();  // leaves a cached normal draw in the state
   ck.rng = rng.state();
+  ck.layer_rngs = {{"lstm", Rng(7).state()}, {"bidirectional/forward_gru", rng.state()}};
   ck.model_config = R"({"class_name": "Functional"})";
   ck.scalars = {{"learning_rate", 1e-3}, {"beta_1", 0.9}};
   ck.weights.push_back({"gru/kernel", Tensor<T>({2, 3}, std::vector<T>{1, 2, 3, 4, 5, 6})});
@@ -58,6 +60,13 @@ void round_trip() {
   a.set_state(ck.rng);
   b.set_state(back.rng);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(a.normal(), b.normal());
+  ASSERT_EQ(back.layer_rngs.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(back.layer_rngs[i].name, ck.layer_rngs[i].name);
+    a.set_state(ck.layer_rngs[i].state);
+    b.set_state(back.layer_rngs[i].state);
+    EXPECT_EQ(a.normal(), b.normal());
+  }
 }
 
 TEST(Checkpoint, RoundTripFloatAndDouble) {
@@ -103,6 +112,9 @@ TEST(Checkpoint, ScalarTypeVersionAndRngAreChecked) {
   }
   Checkpoint<float> zero = sample<float>();
   zero.rng = Rng::State{};
+  EXPECT_THROW(parse_checkpoint<float>(serialize_checkpoint(zero)), FormatError);
+  zero = sample<float>();
+  zero.layer_rngs[1].state = Rng::State{};
   EXPECT_THROW(parse_checkpoint<float>(serialize_checkpoint(zero)), FormatError);
   Checkpoint<float> negative = sample<float>();
   negative.epoch = -1;

@@ -2,9 +2,9 @@
 // python/oracle/training_cases.py, format in its README.md), named
 // Training/TrainingParity.Case/<case>. Each test rebuilds the model from its Keras config,
 // loads the recorded initial weights and checks
-//  1. backward: the gradient of the total loss (compiled loss + weight-regularizer
-//     penalties) w.r.t. every weight on the batch of step 0, at 1e-5 abs + 1e-4 rel, and the
-//     step-0 loss itself;
+//  1. backward: the gradient of the total loss (compiled loss + weight- and
+//     activity-regularizer penalties) w.r.t. every weight on the batch of step 0, at 1e-5
+//     abs + 1e-4 rel, and the step-0 loss itself;
 //  2. training: the loss of every train_on_batch step (1e-4 rel) and every weight after
 //     every step (1e-5 abs + 1e-4 rel), reporting the first step that diverges;
 //  3. fit cases: the epoch losses and the weights after each epoch.
@@ -195,7 +195,7 @@ StepResult forward_backward(Model<float>& model, const Loss<float>& loss, const 
   const Mask* mask = out.masks.empty() || out.masks[0].size() == 0 ? nullptr : &out.masks[0];
   const LossResult<float> r = loss.compute(y, out.outputs[0], sample_weight ? &*sample_weight : nullptr, mask);
   model.backward({r.grad});
-  float reg = 0.0f;
+  float reg = model.activity_loss();  // Keras counts activity penalties among model.losses
   for (const Param<float>& p : model.params()) {
     if (!p.regularizer.active()) continue;
     reg += penalty(p.regularizer, *p.value);

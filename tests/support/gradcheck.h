@@ -4,7 +4,8 @@
 //
 // The objective is L = Σ_k Σ_i w_k[i] * out_k[i] over EVERY output of the call (the main
 // output and, for recurrent layers with return_state, the final states), with fixed random
-// weights w_k drawn from `seed`, so every output is touched and dL/dout_k = w_k.
+// weights w_k drawn from `seed`, so every output is touched and dL/dout_k = w_k; plus
+// GradcheckOptions::extra_objective when given.
 //
 //  - Analytic: zero_grads(), clear_tape(), one call in `mode`, backward({w_k}).
 //  - Numeric: central differences (L(v + eps) - L(v - eps)) / 2eps, in double, on every
@@ -52,6 +53,9 @@ struct GradcheckOptions {
   // Called before every call of the layer (analytic and numeric), e.g. to restore the
   // stored states of a stateful layer.
   std::function<void(Layer<double>&)> before_call;
+  // A term added to the objective after every call (e.g. a Model's activity_loss()), whose
+  // gradient the layer's own backward must supply. None when empty.
+  std::function<double(Layer<double>&)> extra_objective;
 };
 
 // The analytic gradients of one call and the objective weights used, for tests that want

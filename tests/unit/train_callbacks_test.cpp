@@ -245,7 +245,8 @@ TEST(Callbacks, Errors) {
                                        "callback monitoring 'val_loss': mode must be auto, min or max, got 'best'"));
   EXPECT_TRUE(throws_with<ConfigError>(
       [] { ModelCheckpoint<double>("model.keras"); },
-      "ModelCheckpoint: filepath must end in .npz (weights as a NumPy archive), got 'model.keras'"));
+      "ModelCheckpoint: filepath must end in .ckpt (native training checkpoint) or .npz (weights as a NumPy "
+      "archive), got 'model.keras'"));
   auto bad = std::make_shared<ModelCheckpoint<double>>("w-{nope}.npz");
   EXPECT_TRUE(throws_with<ConfigError>(
       [&] { f.trainer.fit(f.x, f.y, {.verbose = 0, .callbacks = {bad}}); },

@@ -18,6 +18,7 @@
 #include "rnnx/activations.h"
 #include "rnnx/cells/cell.h"
 #include "rnnx/initializers.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 
@@ -30,9 +31,10 @@ struct GRUCellOptions {
   Initializer kernel_initializer = Initializer::from_name("glorot_uniform");
   Initializer recurrent_initializer = Initializer::from_name("orthogonal");
   Initializer bias_initializer = Initializer::from_name("zeros");
-  // Stored for the training issue (Keras names or "" for None); not applied here.
-  std::string kernel_regularizer, recurrent_regularizer, bias_regularizer;
-  std::string kernel_constraint, recurrent_constraint, bias_constraint;
+  // Keras kernel_/recurrent_/bias_regularizer and _constraint (default None); params()
+  // reports them on the weights, the training code applies them (train/regularizers.h).
+  Regularizer kernel_regularizer{}, recurrent_regularizer{}, bias_regularizer{};
+  Constraint kernel_constraint{}, recurrent_constraint{}, bias_constraint{};
   // Rates in [0, 1) (ConfigError otherwise; see LSTMCellOptions and spec §3.5).
   double dropout = 0.0;
   double recurrent_dropout = 0.0;

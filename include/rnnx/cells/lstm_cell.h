@@ -17,6 +17,7 @@
 #include "rnnx/activations.h"
 #include "rnnx/cells/cell.h"
 #include "rnnx/initializers.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 
@@ -32,9 +33,10 @@ struct LSTMCellOptions {
   // The forget block of the bias starts at exactly 1.0 (not bias_initializer + 1); the
   // other blocks still use bias_initializer (spec §2.1). Initialisation only.
   bool unit_forget_bias = true;
-  // Stored for the training issue (Keras names or "" for None); not applied here.
-  std::string kernel_regularizer, recurrent_regularizer, bias_regularizer;
-  std::string kernel_constraint, recurrent_constraint, bias_constraint;
+  // Keras kernel_/recurrent_/bias_regularizer and _constraint (default None); params()
+  // reports them on the weights, the training code applies them (train/regularizers.h).
+  Regularizer kernel_regularizer{}, recurrent_regularizer{}, bias_regularizer{};
+  Constraint kernel_constraint{}, recurrent_constraint{}, bias_constraint{};
   // Rates in [0, 1) (ConfigError otherwise; Keras clips to [0, 1] and treats 1 as "off",
   // spec §3.5 - rnnx rejects 1 rather than copy that edge case).
   double dropout = 0.0;

@@ -13,7 +13,8 @@
 // unknown key raises ConfigError naming the layer, its class and the argument. Keys that do
 // not change the numbers are accepted and ignored (trainable, float32/float64 dtype policies,
 // names, module / registered_name / build_config metadata, unroll, use_cudnn, seeds of
-// initializers); regularizers and constraints are stored as settings (their JSON text).
+// initializers). Regularizers (weight and activity) and constraints are read into
+// train/regularizers.h structs.
 // Weights are created by build() from the config's initializers; load real weights with
 // Layer::set_weights.
 //
@@ -33,6 +34,7 @@
 #include "rnnx/cells/cell.h"
 #include "rnnx/initializers.h"
 #include "rnnx/layers/layer.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 
@@ -87,9 +89,17 @@ class KerasConfig {
   Activation get_activation(const std::string& key, const Activation& fallback) const;
   // An initializer: a name, or {"class_name", "config"} (K2/TFK/K3 forms).
   Initializer get_initializer(const std::string& key, const Initializer& fallback) const;
-  // A regularizer or constraint as stored text: "" for null/absent, the name for a string,
-  // else the compact JSON of the dict.
-  std::string get_setting(const std::string& key) const;
+  // A regularizer (spec §3.9): null/absent (none), a Keras name ("l1", "l2", "L1L2", and
+  // "l1l2" in Keras 3 or "l1_l2" = (0.01, 0.01) before it, as version() says), or
+  // {"class_name": "L1" | "L2" | "L1L2", "config": {"l1", "l2"}} (Keras 3 adds "module" and
+  // "registered_name"). A custom class, an unknown name or a negative factor throws
+  // ConfigError naming the entry, the key, the accepted forms and the value.
+  Regularizer get_regularizer(const std::string& key) const;
+  // A constraint: null/absent, a name ("max_norm", "non_neg", "unit_norm", "min_max_norm",
+  // their class names, and before Keras 3 "maxnorm", "nonneg", "unitnorm"), or
+  // {"class_name": "MaxNorm" | "NonNeg" | "UnitNorm" | "MinMaxNorm", "config": {"max_value",
+  // "min_value", "rate", "axis" (an integer or a list)}}. Errors as get_regularizer.
+  Constraint get_constraint(const std::string& key) const;
   // Raw compact JSON text of a value ("null" if absent).
   std::string json(const std::string& key) const;
   // A nested {"class_name", "config"} entry (e.g. "cell", "layer"), or a list of them.

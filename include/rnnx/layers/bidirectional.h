@@ -17,6 +17,9 @@
 //    half backward. Output mask = the input mask with return_sequences, else none.
 //  - params(): all forward weights, then all backward weights. stateful passes through;
 //    reset_states() resets both.
+//  - activity_regularizer(): the wrapped layer's; Keras applies it to each direction's
+//    outputs, which equals one penalty over this layer's outputs only with merge_mode concat
+//    or None and the same regularizer on both directions (ConfigError otherwise).
 //  - Seeds: build() seeds the two directions from this layer's seed (two derived seeds),
 //    unless they are already built.
 //  - backward (layer.h, spec §2.5): splits the merged gradient (concat: by columns; sum:
@@ -71,6 +74,7 @@ class Bidirectional : public Layer<T> {
   void clear_tape() override;
 
   std::vector<Param<T>> params() override;
+  Regularizer activity_regularizer() const override { return forward_->activity_regularizer(); }
   void reset_states() override;
 
  private:

@@ -49,6 +49,7 @@ class Dense : public Layer<T> {
   LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
   void clear_tape() override { tape_.clear(); }
   std::vector<Param<T>> params() override;
+  Regularizer activity_regularizer() const override { return options_.activity_regularizer; }
 
   // Built weights (empty before build).
   const Tensor<T>& kernel() const { return kernel_; }

@@ -49,6 +49,15 @@ class Dropout : public Layer<T> {
   void set_fixed_mask(Tensor<T> mask) { fixed_mask_ = std::move(mask); }
   void clear_fixed_mask() { fixed_mask_ = Tensor<T>(); }
 
+  // The generator the masks are drawn from, for training checkpoints: setting a saved state
+  // makes the following training calls draw the masks they would have drawn when it was
+  // saved. Before the first training call this is the state Rng(seed()) starts with.
+  Rng::State dropout_rng_state() const { return rng_ ? rng_->state() : Rng(this->seed()).state(); }
+  void set_dropout_rng_state(const Rng::State& state) {
+    if (!rng_) rng_.emplace(this->seed());
+    rng_->set_state(state);
+  }
+
  private:
   // The noise shape for an input shape; throws ShapeError when they are incompatible.
   Shape noise_shape_for(const Shape& input_shape) const;

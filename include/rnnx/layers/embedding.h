@@ -46,6 +46,7 @@ class Embedding : public Layer<T> {
   LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
   void clear_tape() override { tape_.clear(); }
   std::vector<Param<T>> params() override;
+  Regularizer activity_regularizer() const override { return options_.activity_regularizer; }
 
   const Tensor<T>& embeddings() const { return embeddings_; }
 

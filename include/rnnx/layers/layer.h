@@ -121,6 +121,12 @@ class Layer {
   // Stateful recurrent layers zero their stored states; others do nothing.
   virtual void reset_states() {}
 
+  // Keras `activity_regularizer` (spec §3.9): a penalty on every tensor a call returns,
+  // divided by the batch size (train/regularization.h activity_penalty). The layer only
+  // reports it; a Model adds it to its activity_loss() and its gradient in backward, the
+  // Trainer does both for a bare layer. Inactive by default.
+  virtual Regularizer activity_regularizer() const { return {}; }
+
  protected:
   // "<ClassName> '<name>'", the prefix of every error message about this layer.
   std::string where() const { return class_name() + " '" + name_ + "'"; }

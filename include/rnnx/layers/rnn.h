@@ -59,6 +59,9 @@ struct RNNOptions {
   bool stateful = false;
   bool unroll = false;  // accepted; the loop gives the same numbers
   bool zero_output_for_mask = false;
+  // Keras activity_regularizer: applied to every returned tensor (with return_state, the
+  // states too); see Layer::activity_regularizer().
+  Regularizer activity_regularizer{};
 };
 
 template <class T>
@@ -90,6 +93,7 @@ class RNN : public Layer<T> {
   void discard_latest_training_call();
 
   std::vector<Param<T>> params() override { return cell_->params(); }
+  Regularizer activity_regularizer() const override { return options_.activity_regularizer; }
   void reset_states() override;
   // Sets the stored states of a stateful layer (tf.keras reset_states(states)): one
   // [batch, size] tensor per state. StateError if the layer is not stateful or its batch
@@ -107,6 +111,13 @@ class RNN : public Layer<T> {
   void set_fixed_dropout_masks(std::vector<Tensor<T>> input, std::vector<Tensor<T>> recurrent);
   void clear_fixed_dropout_masks();
   bool has_fixed_dropout_masks() const { return fixed_masks_; }
+
+  // The generator the dropout masks are drawn from (seeded at build), for training
+  // checkpoints: setting a saved state makes the following training calls draw the masks
+  // they would have drawn when it was saved. Setting it before build has no effect (build
+  // reseeds it).
+  Rng::State dropout_rng_state() const { return dropout_rng_.state(); }
+  void set_dropout_rng_state(const Rng::State& state) { dropout_rng_.set_state(state); }
 
   // A fresh, unbuilt layer with the same class, options, name and seed (Bidirectional
   // makes its two directions so).

@@ -13,6 +13,8 @@
 // Training: a training-mode call is one training call of the wrapped layer (on the
 // (batch*steps, ...) view); backward reshapes the gradient the same way and undoes that
 // call with the wrapped layer's backward, so the wrapped layer's tape (LIFO) is followed.
+// The wrapped layer's activity_regularizer does not apply (Keras 3 runs its call(), not the
+// layer; spec §3.9), and this layer has none of its own.
 #include <memory>
 #include <string>
 #include <vector>

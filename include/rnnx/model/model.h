@@ -53,6 +53,13 @@
 // encoder's returned states), and returns one gradient per model input (zero for an input
 // the outputs do not depend on). An inference run keeps nothing. After a training run or a
 // backward that threw, call clear_tape() before the next one.
+//
+// Activity regularizers (spec §3.9): every run sums, over the nodes whose layer has an active
+// Layer::activity_regularizer(), the penalty on all the tensors that node returned (each
+// divided by the batch size), plus the activity_loss() of any model called as a layer;
+// activity_loss() reports it (Keras adds it to the loss in fit and evaluate). A training
+// run keeps those nodes' outputs, and backward adds the penalty's gradient to the gradients
+// of the node's outputs before calling the layer's backward.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -157,6 +164,9 @@ class Model : public Layer<T> {
   // be null) attaches masks to the inputs, as Keras model(x, mask=...).
   ModelOutputs<T> run(const std::vector<Tensor<T>>& inputs, Mode mode = Mode::inference,
                       const std::vector<const Mask*>& input_masks = {});
+  // The activity-regularization loss of the most recent run (0 when no layer has an
+  // activity_regularizer, or before any run); see "Activity regularizers" above.
+  T activity_loss() const { return activity_loss_; }
 
   // ---- Layer interface (a model can be a layer of another model) --------------------------
   // build() checks the shapes against the declared inputs; nothing else to create.
@@ -230,6 +240,7 @@ class Model : public Layer<T> {
   std::vector<std::shared_ptr<Layer<T>>> registry_;     // distinct layers, order of first use
   std::unordered_map<const Layer<T>*, int64_t> calls_;  // layer -> number of nodes declared
   mutable std::shared_ptr<const Plan> plan_;            // derived; reset on every change
+  T activity_loss_ = T(0);                              // of the most recent run
 };
 
 extern template class Model<float>;

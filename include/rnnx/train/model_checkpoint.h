@@ -1,15 +1,18 @@
 #pragma once
-// ModelCheckpoint (K3 keras/src/callbacks/model_checkpoint.py), writing the model's weights
-// as a NumPy .npz archive (the native checkpoint format comes later).
+// ModelCheckpoint (K3 keras/src/callbacks/model_checkpoint.py). By the file name ending:
+//   ".ckpt"  the native training checkpoint of the running trainer (Trainer::save_checkpoint:
+//            weights, optimizer state, RNG states, epoch; io/checkpoint.h), from which
+//            Trainer::load_checkpoint resumes training exactly
+//   ".npz"   the model's weights as a NumPy archive (layout below)
 //
 // At each epoch end the file path is formatted from `filepath` with Python format fields:
 // {epoch} (1-based, e.g. "{epoch:02d}") and any log name ("{val_loss:.4f}"). With
-// save_best_only the weights are written only when the monitored value improves (see
+// save_best_only the file is written only when the monitored value improves (see
 // monitor_callback.h; initial_value_threshold is the initial best); otherwise every epoch.
 // The write is atomic: a temporary file in the same directory renamed over the target
-// (write_npz), so a reader never sees a half-written checkpoint. Missing directories are
-// created. Errors: ConfigError for a filepath not ending in ".npz" or a bad format field,
-// IoError when the file cannot be written.
+// (write_checkpoint, write_npz), so a reader never sees a half-written checkpoint. Missing
+// directories are created. Errors: ConfigError for a filepath ending in neither ".ckpt" nor
+// ".npz" or a bad format field, IoError when the file cannot be written.
 //
 // Archive layout (save_weights_npz / load_weights_npz): one array per weight, in params()
 // order, keyed by the weight's name (a Model names them "<layer>/<weight>", e.g.
@@ -49,6 +52,7 @@ class ModelCheckpoint : public MonitorCallback<T> {
 
  private:
   std::string filepath_;
+  bool native_ = false;  // ".ckpt" (else ".npz")
   ModelCheckpointOptions options_;
   std::string last_saved_;
 };

@@ -22,6 +22,17 @@
 // calls must pass the same list (count and shapes), else StateError. Params with
 // trainable = false are skipped. Keras skips variables whose gradient is None; here every
 // trainable param has a gradient (zero if unused), so it is always updated.
+//
+// State (for training checkpoints, io/checkpoint.h): state() lists every slot variable,
+// slot by slot in the Keras order of the optimizer, each for every trainable variable in
+// order, named "<slot>/<index>/<param name>" ("<slot>/<index>" for an unnamed param) with
+// the Keras slot names:
+//   SGD      momentum                                  (only with momentum > 0)
+//   Adam(W)  momentum, velocity, velocity_hat          (velocity_hat only with amsgrad)
+//   RMSprop  velocity, momentum, average_gradient      (momentum only with momentum > 0,
+//                                                        average_gradient only if centered)
+//   Adagrad  accumulator
+// e.g. "velocity/2/lstm/bias". iterations() and the learning rate are not in it.
 #include <concepts>
 #include <cstdint>
 #include <map>
@@ -30,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "rnnx/core/named_tensor.h"
 #include "rnnx/core/tensor.h"
 #include "rnnx/layers/layer.h"
 #include "rnnx/train/schedules.h"
@@ -98,6 +110,16 @@ class Optimizer {
   bool has_schedule() const { return learning_rate_.is_schedule(); }
   bool built() const { return built_; }
 
+  // The slot variables (see the top of this file); empty before the optimizer is built.
+  std::vector<NamedTensor<T>> state() const;
+  // Sets the slot variables from state() of an optimizer of the same class and options
+  // for the same variables. `params` are what apply() would get: the trainable ones are
+  // the variables, and an optimizer not built yet is built for them. Checks everything
+  // before it changes anything: StateError when the trainable params do not match the
+  // built optimizer (as apply()); FormatError naming the entry when the count, a name or a
+  // shape of `state` is not what this optimizer keeps for them.
+  void set_state(const std::vector<Param<T>>& params, const std::vector<NamedTensor<T>>& state);
+
  protected:
   // Creates the per-variable state for variables of these shapes (called once).
   virtual void build(const std::vector<Shape>& shapes) = 0;
@@ -105,10 +127,25 @@ class Optimizer {
   virtual void update_step(size_t index, const Tensor<T>& grad, Tensor<T>& variable, T lr) = 0;
   // "<ClassName> '<name>'" for error messages.
   std::string where() const { return class_name() + " '" + name_ + "'"; }
+  // Registers a slot for state()/set_state(): `values` is the subclass member that build()
+  // fills, parallel to the trainable variables. Called from the constructor, in Keras order,
+  // for the slots the options use.
+  void add_slot(std::string slot_name, std::vector<Tensor<T>>& values) {
+    slots_.push_back({std::move(slot_name), &values});
+  }
 
  private:
+  struct Slot {
+    std::string name;
+    std::vector<Tensor<T>>* values;
+  };
   void clip_gradients();
   bool use_weight_decay(const std::string& param_name) const;
+  // The trainable params of `params`, checked as apply() checks them (values, gradients when
+  // `need_grads`, and the built shapes); their shapes go to `shapes`.
+  std::vector<const Param<T>*> check_trainable(const std::vector<Param<T>>& params, bool need_grads,
+                                               std::vector<Shape>& shapes) const;
+  void build_for(const std::vector<const Param<T>*>& trainable, std::vector<Shape> shapes);
 
   std::string name_;
   LearningRate learning_rate_;
@@ -116,6 +153,8 @@ class Optimizer {
   int64_t iterations_ = 0;
   bool built_ = false;
   std::vector<Shape> shapes_;       // of the trainable variables, fixed at build
+  std::vector<std::string> names_;  // their Param names, for state()
+  std::vector<Slot> slots_;         // add_slot()
   std::vector<Tensor<T>> scratch_;  // clipped gradients, reused between calls
 };
 

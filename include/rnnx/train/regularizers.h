@@ -15,10 +15,12 @@
 //      unit_norm:    W / (eps + n)
 //      min_max_norm: W * (rate * clip(n, min_value, max_value) + (1 - rate) * n) / (eps + n)
 //
-// Keras names (what a config's string or {"class_name", "config"} maps to):
-//   "l1" -> L1(0.01)  "l2" -> L2(0.01)  "l1_l2"/L1L2 -> l1_l2(...) (K3 defaults 0, 0;
-//   tf.keras's function l1_l2() defaults 0.01, 0.01); "max_norm"/MaxNorm, "non_neg"/NonNeg,
-//   "unit_norm"/UnitNorm, "min_max_norm"/MinMaxNorm with the defaults of the makers below.
+// Keras names (what a config's string or {"class_name", "config"} maps to; the loader's
+// KerasConfig::get_regularizer / get_constraint follow the writing version):
+//   "l1"/L1 -> L1(0.01)  "l2"/L2 -> L2(0.01)  L1L2 (and Keras 3 "l1l2") -> L1L2(0, 0);
+//   tf.keras / Keras 2 "l1_l2" -> the function l1_l2() = (0.01, 0.01), which Keras 3 does
+//   not know; "max_norm"/MaxNorm, "non_neg"/NonNeg, "unit_norm"/UnitNorm,
+//   "min_max_norm"/MinMaxNorm with the defaults of the makers below.
 #include <cstdint>
 #include <vector>
 

@@ -39,6 +39,19 @@
 // stream is a terminal (stdout checked with isatty), else one line per epoch; verbose 2 one
 // line per epoch. The stream is `progress` (std::cout when null). Nothing else prints.
 //
+// Checkpoints (io/checkpoint.h; ModelCheckpoint writes them for a ".ckpt" path): a stopped
+// run continues exactly, bit for bit, as if it had not stopped:
+//   trainer.fit(x, y, {.epochs = 2, .callbacks = {ckpt_every_epoch}});     // run.ckpt
+//   ... a new process, the same model built and compiled the same way ...
+//   const int64_t done = trainer.load_checkpoint("run.ckpt");
+//   trainer.fit(x, y, {.epochs = 4, .initial_epoch = done});               // epochs 3 and 4
+// A checkpoint holds the weights, the optimizer's slot variables (Optimizer::state()),
+// iterations (as step) and constant learning rate (scalar "learning_rate"), fit's shuffling
+// generator, the dropout generators of the model's layers (RNN and Dropout layers, also
+// inside Bidirectional, TimeDistributed and nested models; a user-defined layer's own
+// randomness is not seen), and the model's Keras JSON when it has one. Not in it: the
+// states of stateful layers, metric and callback state (ReduceLROnPlateau's patience, ...).
+//
 // Errors: StateError before compile(); ConfigError for invalid options (batch_size <= 0,
 // epochs < 0, validation_split outside [0, 1) or leaving no training or validation samples,
 // class_weight with sample_weight or several outputs, a loss with reduction "none");
@@ -52,7 +65,9 @@
 #include <string>
 #include <vector>
 
+#include "rnnx/core/rng.h"
 #include "rnnx/core/tensor.h"
+#include "rnnx/io/checkpoint.h"
 #include "rnnx/layers/layer.h"
 #include "rnnx/train/callback.h"
 #include "rnnx/train/logs.h"
@@ -156,6 +171,23 @@ class Trainer {
   // optionally prefixed "val_"); nullopt for names it does not know.
   std::optional<MetricDirection> direction_of(const std::string& log_name) const;
 
+  // ---- checkpoints (see the top of this file) ---------------------------------------------
+  // The training state now, with `completed_epochs` as its epoch. StateError before compile.
+  Checkpoint<T> make_checkpoint(int64_t completed_epochs);
+  // make_checkpoint written atomically to `path` (write_checkpoint; IoError if it cannot be).
+  void save_checkpoint(const std::string& path, int64_t completed_epochs);
+  // Restores a checkpoint into the (built, compiled) model and optimizer; the next fit()
+  // then continues its shuffling generator instead of starting one from FitOptions::seed.
+  // Checks everything first and changes nothing on error: StateError before compile or
+  // when the optimizer was already built for other variables; FormatError naming the first
+  // mismatch when the weights (restore_weights), the optimizer state (Optimizer::set_state),
+  // the layers' generators or the learning rate kind (constant or schedule) do not fit
+  // this model and optimizer.
+  void restore_checkpoint(const Checkpoint<T>& checkpoint);
+  // read_checkpoint + restore_checkpoint; returns the completed epochs, to pass as
+  // FitOptions::initial_epoch. FormatError/IoError from reading name the file.
+  int64_t load_checkpoint(const std::string& path);
+
  private:
   struct Compiled;
   struct Batch;
@@ -169,10 +201,14 @@ class Trainer {
                         const std::optional<Tensor<T>>& sample_weight, int64_t batch_size,
                         const std::vector<Callback<T>*>& callbacks);
   void check_compiled(const char* what) const;
+  // fit's shuffling generator: the restored one once after restore_checkpoint, else Rng(seed).
+  Rng& start_shuffle_rng(uint64_t seed);
 
   Layer<T>& model_;
   std::unique_ptr<Compiled> compiled_;
   bool stop_training_ = false;
+  Rng shuffle_rng_{0};                // fit's, kept here so a checkpoint can save it
+  bool resume_shuffle_rng_ = false;  // set by restore_checkpoint, used by the next fit
 };
 
 extern template class Trainer<float>;
