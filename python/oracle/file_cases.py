@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 
 from . import k2_file_cases
+from . import nested_file_cases
 from . import runner as R
 from .common import write_npz
 
@@ -270,7 +271,7 @@ def generate(out_dir, versions):
     os.makedirs(out_dir, exist_ok=True)
     cases = []
     libs = {"k3": (keras, keras.layers, versions["keras"]), "tfk": (tf_keras, tf_keras.layers, versions["tf_keras"])}
-    for arch, (build, make_inputs, fmts, notes) in ARCHS.items():
+    for arch, (build, make_inputs, fmts, notes) in list(ARCHS.items()) + list(nested_file_cases.ARCHS.items()):
         calls = make_inputs(np.random.RandomState(_seed(arch)))
         weights = None
         for lib in ("k3", "tfk"):
@@ -317,6 +318,7 @@ def generate(out_dir, versions):
                     _check_reload(tf_keras, os.path.join(out_dir, name), calls, arrays)
                     e = _entry(name, arch, lib, "tfk_h5", npz, "attributes re-encoded: " + variant, version)
                     cases.append(e)
+    cases += nested_file_cases.variants(out_dir, _entry, versions)
     cases += _cudnn_cases(out_dir, versions)
     cases += k2_file_cases.generate(out_dir, _k2_entry)
     _broken_weights(out_dir)
@@ -452,6 +454,14 @@ The model files are Keras's own bytes, except:
   must reproduce those predictions. `lstm_dense.k2_224.h5` also holds a training_config
   and optimizer_weights named as Keras 2.2.4's Adam named them (values arbitrary);
   `lstm_dense.k2_231.h5` a training_config only.
+
+`nested_*` files hold nested models (a Sequential / Functional used as a layer: called once,
+shared by two calls, feeding its states to an outer decoder, inside TimeDistributed, two
+deep, built without Input, with masks crossing it, with frozen inner layers; see
+`python/oracle/nested_file_cases.py`, which also lists the weight paths each writer uses).
+`nested_seq.k3_ckptdeps.weights.h5` is the model.weights.h5 of `nested_seq.k3.keras` with
+every `layers` group renamed `_layer_checkpoint_dependencies` by h5py (the tf.keras
+2.13-era layout); Keras 3 loads it back to the same predictions.
 
 `cudnn.tfk.h5` holds tf_keras CuDNNLSTM / CuDNNGRU layers (cuDNN weight layouts); its
 predictions come from LSTM / GRU models into which tf_keras loaded (and converted) them.

@@ -40,6 +40,8 @@ def layer_classes(config):
                 mod = entry.get("module") or ""
                 if mod.startswith("keras.layers") or mod.startswith("keras.src.ops"):
                     out.append(cn)
+                elif cn in ("Sequential", "Functional"):  # a nested model
+                    out.append(cn)
             for v in entry.values():
                 walk(v)
         elif isinstance(entry, list):

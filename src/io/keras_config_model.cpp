@@ -11,7 +11,9 @@
 #include "rnnx/layers/input_layer.h"
 #include "rnnx/layers/masking.h"
 #include "rnnx/layers/rnn.h"
+#include "rnnx/layers/time_distributed.h"
 #include "rnnx/model/model.h"
+#include "rnnx/model/sequential.h"
 
 namespace rnnx::detail {
 namespace {
@@ -117,6 +119,7 @@ struct NodeSpec {
   std::vector<TensorKey> args;
   ConnectOptions options;
   std::optional<TensorKey> mask;  // Keras 3: the mask recorded as a call argument
+  bool list_format = false;       // tf_keras / Keras 2 node (node indices count differently)
 };
 
 // Number of `constants` tensors an RNN / Bidirectional layer takes (tf.keras num_constants).
@@ -179,6 +182,7 @@ NodeSpec tfk_node(const Json& node, const Layer<T>& layer, int64_t num_constants
     spec.args = std::move(tensors);
   }
   spec.options.pass_mask = true;
+  spec.list_format = true;
   return spec;
 }
 
@@ -252,12 +256,30 @@ MaskOp read_mask_op(const KerasConfig& c, const Json& entry, const std::string& 
   return op;
 }
 
+// How a nested model's calls are numbered (see "Nested models" below).
+struct NestedNumbering {
+  int64_t tfk_skip = 0;    // list-format node references and io lists
+  int64_t k3_io_skip = 0;  // Keras 3 input_layers / output_layers
+};
+
 template <class T>
 struct FunctionalBuild {
   std::map<std::string, std::shared_ptr<Layer<T>>> layers;  // by config name
   std::map<std::string, std::vector<NodeSpec>> nodes;       // by config name
   std::map<std::string, MaskOp> mask_ops;                   // by config name
+  std::map<std::string, NestedNumbering> nested;            // nested models, by config name
   std::set<std::string> inputs;
+
+  // Converts a reference to a nested model's call to rnnx's numbering (see "Nested models").
+  void renumber(TensorKey& k, bool list_format, bool io, const std::string& where) const {
+    auto it = nested.find(k.layer);
+    if (it == nested.end()) return;
+    const int64_t skip = list_format ? it->second.tfk_skip : io ? it->second.k3_io_skip : 0;
+    if (k.node_index < skip)
+      throw ConfigError(where + ": refers to call " + std::to_string(k.node_index) + " of nested model '" + k.layer +
+                        "', whose calls this config numbers from " + std::to_string(skip));
+    k.node_index -= skip;
+  }
 
   const NodeSpec* node(const TensorKey& k) const {
     auto it = nodes.find(k.layer);
@@ -303,6 +325,91 @@ struct FunctionalBuild {
   }
 };
 
+// ---- Nested models (a Sequential / Functional model used as a layer)
+//
+// The inner model is built from its own entry (recursively) and joins the outer graph like
+// any layer. Its calls are numbered differently by the writers:
+//  - Keras 3 node arguments count only the calls in the outer graph (0, 1, ...), but its
+//    input_layers / output_layers count a Functional's own graph as call 0 (K3
+//    models/functional.py: get_config kept_nodes = 1 for a Functional, and
+//    functional_from_config get_tensor subtracts it again);
+//  - tf_keras / Keras 2 count that first call everywhere, for a Functional and for a
+//    Sequential that has an input (tf_keras engine/functional.py _should_skip_first_node).
+
+template <class T>
+std::unique_ptr<Model<T>> any_model(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
+                                    const std::string& context, std::vector<ConfigLayer<T>>* layers_out, bool nested);
+
+// "<Class> '<name>'" of a model entry, read without a KerasConfig (Keras <= 2.1 Sequential
+// entries have a list as config).
+std::string model_where(const Json& entry) {
+  const Json* cn = find_key(entry, "class_name");
+  const Json* cfg = find_key(entry, "config");
+  const Json* name = cfg ? find_key(*cfg, "name") : nullptr;
+  if (!name) name = find_key(entry, "name");
+  return (cn && cn->is_string() ? cn->get<std::string>() : std::string("model")) + " '" +
+         (name && name->is_string() ? name->get<std::string>() : std::string("?")) + "'";
+}
+
+// The class that names a layer's weights group: a tf.keras "Model" entry is a Functional.
+std::string weights_class(const std::string& class_name) {
+  return class_name == "Model" ? "Functional" : class_name;
+}
+
+bool is_model_entry(const Json* entry) {
+  const Json* cn = entry ? find_key(*entry, "class_name") : nullptr;
+  return cn && cn->is_string() && is_model_class(cn->get<std::string>());
+}
+
+// Builds a nested model; its ConfigErrors are prefixed with where it sits and its name.
+template <class T>
+std::shared_ptr<Model<T>> nested_model(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
+                                       const std::string& context) {
+  try {
+    return any_model<T>(doc, entry, v, context, nullptr, true);
+  } catch (const ConfigError& e) {
+    throw ConfigError(context + ": in nested model " + model_where(entry) + ": " + e.what());
+  }
+}
+
+template <class T>
+NestedNumbering numbering_of(const std::string& class_name, const Model<T>& model) {
+  const bool functional = class_name != "Sequential";
+  const auto* seq = dynamic_cast<const Sequential<T>*>(&model);
+  return {functional || (seq && seq->has_input()) ? 1 : 0, functional ? 1 : 0};
+}
+
+// The layer of one layer entry of a model: a built layer, a nested model, or a
+// TimeDistributed wrapping a nested model (the only wrapper Keras lets wrap a model).
+// `numbering` receives the node numbering of a nested model.
+template <class T>
+std::shared_ptr<Layer<T>> entry_layer(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasConfig& lc,
+                                      const std::string& context, std::optional<NestedNumbering>& numbering) {
+  if (is_model_class(lc.class_name())) {
+    auto model = nested_model<T>(doc, entry, lc.version(), context);
+    numbering = numbering_of(lc.class_name(), *model);
+    return model;
+  }
+  const Json* cfg = find_key(entry, "config");
+  const Json* wrapped = cfg ? find_key(*cfg, "layer") : nullptr;
+  if (lc.class_name() == "TimeDistributed" && is_model_entry(wrapped)) {
+    auto inner = nested_model<T>(doc, *wrapped, lc.version(), lc.where() + ": argument 'layer'");
+    lc.ignore("layer");
+    if (lc.has("activity_regularizer"))
+      lc.fail("activity_regularizer", "is not supported by rnnx on a TimeDistributed wrapper");
+    lc.ignore("activity_regularizer");
+    lc.check_all_used();
+    return std::make_shared<TimeDistributed<T>>(std::move(inner), lc.name());
+  }
+  for (const char* key : {"layer", "backward_layer", "cell"}) {
+    const Json* sub = cfg ? find_key(*cfg, key) : nullptr;
+    if (is_model_entry(sub))
+      throw ConfigError(lc.where() + ": argument '" + key + "' is a model (" + model_where(*sub) +
+                        "); rnnx takes a nested model as a layer of a model or inside TimeDistributed only");
+  }
+  return build_layer<T>(lc);
+}
+
 template <class T>
 std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
                                      const std::string& context, std::vector<ConfigLayer<T>>* layers_out) {
@@ -332,11 +439,11 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
       fb.mask_ops[lname] = read_mask_op(lc, le, lc.where());
       continue;
     }
-    if (is_model_class(lc.class_name()))
-      throw ConfigError(lctx + ": nested models are not supported by rnnx's config loader");
-    fb.layers[lname] = build_layer<T>(lc);
+    std::optional<NestedNumbering> numbering;
+    fb.layers[lname] = entry_layer<T>(doc, le, lc, lctx, numbering);
+    if (numbering) fb.nested[lname] = *numbering;
     order.push_back(lname);
-    if (layers_out) layers_out->push_back({lc.class_name(), fb.layers[lname]});
+    if (layers_out) layers_out->push_back({weights_class(lc.class_name()), fb.layers[lname]});
     // Pass 2 material: this layer's calls.
     const std::string nctx0 = lc.where();
     std::vector<NodeSpec>& specs = fb.nodes[lname];
@@ -357,6 +464,17 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
       throw ConfigError(where + ": uses the output of operation '" + k.layer + "' (" + fb.mask_ops.at(k.layer).cls +
                         ") as data, which rnnx does not support");
   };
+  // Calls of nested models in rnnx's numbering; the node format also decides how
+  // input_layers / output_layers number them.
+  bool list_format = false;
+  for (const auto& lname : order)
+    for (size_t n = 0; n < fb.nodes[lname].size(); ++n) {
+      NodeSpec& spec = fb.nodes[lname][n];
+      list_format = list_format || spec.list_format;
+      const std::string where = "'" + lname + "' inbound node " + std::to_string(n);
+      for (auto* keys : {&spec.args, &spec.options.initial_state, &spec.options.constants})
+        for (auto& k : *keys) fb.renumber(k, spec.list_format, false, where);
+    }
   for (const auto& lname : order) {
     const Layer<T>& layer = *fb.layers[lname];
     for (size_t n = 0; n < fb.nodes[lname].size(); ++n) {
@@ -382,18 +500,27 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
   const Json* out = find_key(cfg, "output_layers");
   if (!in) mc.fail("input_layers", "is required");
   if (!out) mc.fail("output_layers", "is required");
-  const auto out_keys = keys_from_io(*out, mc.where() + ": output_layers");
-  for (const auto& k : out_keys) check_not_mask_op(k, mc.where() + ": output_layers");
-  model->set_inputs(keys_from_io(*in, mc.where() + ": input_layers"));
+  auto out_keys = keys_from_io(*out, mc.where() + ": output_layers");
+  auto in_keys = keys_from_io(*in, mc.where() + ": input_layers");
+  for (auto& k : out_keys) {
+    check_not_mask_op(k, mc.where() + ": output_layers");
+    fb.renumber(k, list_format, true, mc.where() + ": output_layers");
+  }
+  for (auto& k : in_keys) fb.renumber(k, list_format, true, mc.where() + ": input_layers");
+  model->set_inputs(in_keys);
   model->set_outputs(out_keys);
   for (const char* k : {"layers", "input_layers", "output_layers"}) mc.ignore(k);
   mc.check_all_used();
   return model;
 }
 
+// A top-level Sequential becomes the equivalent functional chain; a nested one stays a
+// Sequential (Keras names its weights group "sequential" and lists its layers without the
+// InputLayer), and may have no input shape yet (it is built when the outer model calls it).
 template <class T>
 std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
-                                     const std::string& context, std::vector<ConfigLayer<T>>* layers_out) {
+                                     const std::string& context, std::vector<ConfigLayer<T>>* layers_out,
+                                     bool nested) {
   const Json* cfg_ptr = find_key(entry, "config");
   // Keras <= 2.1 wrote the layer list itself as the config.
   const Json* layers = cfg_ptr && cfg_ptr->is_array() ? cfg_ptr : (cfg_ptr ? find_key(*cfg_ptr, "layers") : nullptr);
@@ -408,49 +535,69 @@ std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, con
     mc.ignore("layers");
     mc.check_all_used();
   }
-  auto model = std::make_unique<Model<T>>(name);
+  if (layers->empty()) throw ConfigError(context + ": Sequential model has no layers");
+  std::unique_ptr<Sequential<T>> seq = nested ? std::make_unique<Sequential<T>>(name) : nullptr;
+  std::unique_ptr<Model<T>> model = nested ? nullptr : std::make_unique<Model<T>>(name);
+  std::optional<ModelTensor> x;  // the chain's last tensor (top level)
+  auto start = [&](const Shape& shape, const std::string& input_name) {
+    if (seq)
+      seq->add(std::make_shared<InputLayer<T>>(shape, input_name));
+    else
+      x = model->input(shape, input_name);
+  };
   size_t first = 0;
-  std::optional<ModelTensor> x;
-  if (!layers->empty()) {
-    KerasConfig lc = make_config(doc, (*layers)[0], v, context + ": layer 0");
-    if (lc.class_name() == "InputLayer") {
-      const Shape shape = read_input_layer_config(lc);
-      lc.check_all_used();
-      x = model->input(shape, lc.name());
-      first = 1;
-    } else {
-      // Keras 2 / tf.keras: the first layer carries batch_input_shape (or input_dim).
-      const Json* lcfg = find_key((*layers)[0], "config");
-      Shape shape;
-      if (const Json* b = lcfg ? find_key(*lcfg, "batch_input_shape") : nullptr)
-        shape = shape_from(*b, lc.where() + ": batch_input_shape");
-      else if (const Json* b2 = lcfg ? find_key(*lcfg, "batch_shape") : nullptr)
-        shape = shape_from(*b2, lc.where() + ": batch_shape");
-      else if (build_shape)
-        shape = *build_shape;
-      else
-        throw ConfigError(context +
-                          ": Sequential model has no input shape (no InputLayer, batch_input_shape or "
-                          "build_input_shape); rnnx needs one to create the weights");
-      x = model->input(shape, "input_layer");
-    }
+  KerasConfig lc0 = make_config(doc, (*layers)[0], v, context + ": layer 0");
+  if (lc0.class_name() == "InputLayer") {
+    const Shape shape = read_input_layer_config(lc0);
+    lc0.check_all_used();
+    start(shape, lc0.name());
+    first = 1;
+  } else {
+    // Keras 2 / tf.keras: the first layer carries batch_input_shape (or input_dim).
+    const Json* lcfg = find_key((*layers)[0], "config");
+    if (const Json* b = lcfg ? find_key(*lcfg, "batch_input_shape") : nullptr)
+      start(shape_from(*b, lc0.where() + ": batch_input_shape"), "input_layer");
+    else if (const Json* b2 = lcfg ? find_key(*lcfg, "batch_shape") : nullptr)
+      start(shape_from(*b2, lc0.where() + ": batch_shape"), "input_layer");
+    else if (build_shape)
+      start(*build_shape, "input_layer");
+    else if (!nested)
+      throw ConfigError(context +
+                        ": Sequential model has no input shape (no InputLayer, batch_input_shape or "
+                        "build_input_shape); rnnx needs one to create the weights");
   }
-  if (!x) throw ConfigError(context + ": Sequential model has no layers");
   for (size_t i = first; i < layers->size(); ++i) {
     const std::string lctx = context + ": layer " + std::to_string(i);
     KerasConfig lc = make_config(doc, (*layers)[i], v, lctx);
-    if (is_model_class(lc.class_name()) || lc.class_name() == "InputLayer")
-      throw ConfigError(lctx + ": '" + lc.class_name() + "' inside a Sequential model is not supported by rnnx");
-    std::shared_ptr<Layer<T>> layer = build_layer<T>(lc);
-    if (layers_out) layers_out->push_back({lc.class_name(), layer});
+    if (lc.class_name() == "InputLayer")
+      throw ConfigError(lctx + ": an InputLayer inside a Sequential model must be its first layer");
+    std::optional<NestedNumbering> numbering;  // a Sequential's calls need no numbering
+    std::shared_ptr<Layer<T>> layer = entry_layer<T>(doc, (*layers)[i], lc, lctx, numbering);
+    if (layers_out) layers_out->push_back({weights_class(lc.class_name()), layer});
+    if (seq) {
+      seq->add(layer);
+      continue;
+    }
     const auto outs = model->call(layer, {*x});
     if (outs.size() != 1)
       throw ConfigError(lc.where() + ": a layer in a Sequential model must return one tensor, this one returns " +
                         std::to_string(outs.size()));
     x = outs[0];
   }
+  if (seq) return seq;
   model->set_outputs(std::vector<ModelTensor>{*x});
   return model;
+}
+
+template <class T>
+std::unique_ptr<Model<T>> any_model(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
+                                    const std::string& context, std::vector<ConfigLayer<T>>* layers_out, bool nested) {
+  const Json* cn = find_key(entry, "class_name");
+  if (!cn || !cn->is_string()) throw ConfigError(context + ": model entry has no class_name");
+  const std::string cls = cn->get<std::string>();
+  if (cls == "Sequential") return sequential<T>(doc, entry, v, context, layers_out, nested);
+  if (cls == "Functional" || cls == "Model") return functional<T>(doc, entry, v, context, layers_out);
+  throw ConfigError(context + ": class '" + cls + "' is not a model (expected Sequential or Functional)");
 }
 
 }  // namespace
@@ -459,12 +606,7 @@ template <class T>
 std::unique_ptr<Model<T>> build_model(const std::shared_ptr<const Json>& doc, const Json& entry,
                                       const KerasVersion& version, const std::string& context,
                                       std::vector<ConfigLayer<T>>* layers_out) {
-  const Json* cn = find_key(entry, "class_name");
-  if (!cn || !cn->is_string()) throw ConfigError(context + ": model entry has no class_name");
-  const std::string cls = cn->get<std::string>();
-  if (cls == "Sequential") return sequential<T>(doc, entry, version, context, layers_out);
-  if (cls == "Functional" || cls == "Model") return functional<T>(doc, entry, version, context, layers_out);
-  throw ConfigError(context + ": class '" + cls + "' is not a model (expected Sequential or Functional)");
+  return any_model<T>(doc, entry, version, context, layers_out, false);
 }
 
 template std::unique_ptr<Model<float>> build_model<float>(const std::shared_ptr<const Json>&, const Json&,

@@ -400,8 +400,8 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
   } else if (auto* f = dynamic_cast<const Flatten<T>*>(&layer)) {
     c = head<T>(layer.name());
     c["data_format"] = f->options().data_format;
-  } else if (dynamic_cast<const Model<T>*>(&layer)) {
-    throw ConfigError(where + ": nested models cannot be saved by rnnx yet");
+  } else if (auto* m = dynamic_cast<const Model<T>*>(&layer)) {
+    return nested_model_entry<T>(*m);
   } else {
     return unsupported();
   }

@@ -8,6 +8,11 @@
 #include "rnnx/core/shape.h"
 #include "rnnx/layers/layer.h"
 
+namespace rnnx {
+template <class T>
+class Model;
+}  // namespace rnnx
+
 namespace rnnx::detail::keras_write {
 
 // Insertion-ordered, so files read like Keras' own.
@@ -38,5 +43,9 @@ template <class T>
 J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_shape);
 // An InputLayer entry.
 J input_layer_entry(const std::string& name, const Shape& shape, const std::string& dtype);
+// The Keras 3 entry of a model used as a layer (a Sequential or Functional entry, as Keras 3
+// nests it; keras_config_write_model.cpp). ConfigError as layer_config_entry, naming the model.
+template <class T>
+J nested_model_entry(const Model<T>& model);
 
 }  // namespace rnnx::detail::keras_write

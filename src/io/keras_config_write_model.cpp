@@ -14,6 +14,7 @@
 #include "rnnx/layers/input_layer.h"
 #include "rnnx/layers/masking.h"
 #include "rnnx/layers/rnn.h"
+#include "rnnx/layers/time_distributed.h"
 #include "rnnx/model/sequential.h"
 
 namespace rnnx::detail::keras_write {
@@ -165,6 +166,13 @@ class GraphWriter {
       kwargs["initial_state"] = nest_stacked_states(*n.layer, std::move(states));
     }
     const MaskSource m = n.args.empty() ? MaskSource{} : mask_of(n.args[0]);
+    // A nested model's output mask is rnnx's to propagate at run time; it cannot be recorded.
+    const bool mask_differs = (keyword_tensors && n.pass_mask) || (!keyword_tensors && !n.pass_mask);
+    if (m.kind == MaskSource::none && mask_differs && !n.args.empty())
+      if (const ModelNode<T>* p = producer(n.args[0]); p && may_carry_mask(*p))
+        throw ConfigError(where + ": its input comes from nested model '" + p->layer->name() +
+                          "' and may carry a mask, which Keras 3 cannot record for this call" +
+                          (keyword_tensors ? " (it has initial_state)" : ""));
     if (m.kind != MaskSource::none) {
       // Keras 3 passes the implicit mask only to calls with a single tensor argument.
       if (keyword_tensors && n.pass_mask) {
@@ -174,6 +182,26 @@ class GraphWriter {
       }
     }
     return J{{"args", std::move(args)}, {"kwargs", std::move(kwargs)}};
+  }
+
+  // True when `n` calls a nested model whose first output may carry a mask: its input has
+  // one, or a layer inside makes one (Masking, Embedding with mask_zero).
+  bool may_carry_mask(const ModelNode<T>& n) const {
+    const auto* model = dynamic_cast<const Model<T>*>(n.layer.get());
+    if (!model) return false;
+    if (!n.args.empty() && mask_of(n.args[0]).kind != MaskSource::none) return true;
+    return makes_mask(*model);
+  }
+
+  static bool makes_mask(const Model<T>& model) {
+    for (const auto& l : model.layers()) {
+      const Layer<T>* inner = l.get();
+      if (auto* td = dynamic_cast<const TimeDistributed<T>*>(inner)) inner = td->layer().get();
+      if (dynamic_cast<const Masking<T>*>(inner)) return true;
+      if (auto* e = dynamic_cast<const Embedding<T>*>(inner); e && e->options().mask_zero) return true;
+      if (auto* m = dynamic_cast<const Model<T>*>(inner); m && makes_mask(*m)) return true;
+    }
+    return false;
   }
 
   // Keras 3 StackedRNNCells takes its initial states nested per cell ([[h1, c1], [h2, c2]]);
@@ -253,6 +281,22 @@ std::set<std::string> integer_inputs(const Model<T>& model, const std::vector<Mo
   return out;
 }
 
+// ---- Nested models (a model used as a layer; the inverse of keras_config_model.cpp)
+//
+// A nested model is written as its own Sequential / Functional entry inside the outer
+// model's layer list, as Keras 3 does; TimeDistributed may wrap one. Keras 3 numbers a
+// nested Functional's calls from 1 in input_layers / output_layers (its own graph counts
+// as call 0) and from 0 in node arguments.
+
+// A layer's Keras 3 entry: a nested model, a TimeDistributed around one, or any other layer.
+template <class T>
+J entry_of(const Layer<T>& layer, const std::optional<Shape>& build_shape);
+
+template <class T>
+bool is_nested_functional(const Layer<T>& layer) {
+  return dynamic_cast<const Model<T>*>(&layer) && !dynamic_cast<const Sequential<T>*>(&layer);
+}
+
 template <class T>
 J functional_json(const Model<T>& model) {
   GraphWriter<T> g(model);
@@ -275,8 +319,10 @@ J functional_json(const Model<T>& model) {
     for (const auto* n : calls) nodes.push_back(g.node_json(*n, layers));
     std::optional<Shape> first_shape;
     if (!calls.empty() && calls[0]->args.size() == 1) first_shape = model.shape(calls[0]->args[0]);
-    J e = layer_config_entry<T>(*layer, first_shape);
-    if (!calls.empty()) e["build_config"] = node_build_config(model, *calls[0]);
+    J e = entry_of<T>(*layer, first_shape);
+    // A nested model keeps the build_config of its own entry, as Keras writes it.
+    if (!calls.empty() && !dynamic_cast<const Model<T>*>(layer.get()))
+      e["build_config"] = node_build_config(model, *calls[0]);
     e["name"] = layer->name();
     e["inbound_nodes"] = std::move(nodes);
     layers.push_back(std::move(e));
@@ -285,7 +331,9 @@ J functional_json(const Model<T>& model) {
     J list = J::array();
     for (const auto& t : ts) {
       const TensorKey k = g.key(t);
-      list.push_back(J::array({k.layer, k.node_index, k.tensor_index}));
+      const ModelNode<T>* producer = g.producer(t);
+      const int64_t first_call = producer && is_nested_functional(*producer->layer) ? 1 : 0;
+      list.push_back(J::array({k.layer, k.node_index + first_call, k.tensor_index}));
     }
     return ts.size() == 1 ? list[0] : list;
   };
@@ -313,7 +361,7 @@ J sequential_json(const Sequential<T>& model) {
   layers.push_back(input_layer_entry(model.input_names().at(0), shape, ids ? "int32" : dtype_name<T>()));
   Shape s = shape;
   for (const auto& l : layer_list) {
-    layers.push_back(layer_config_entry<T>(*l, s));
+    layers.push_back(entry_of<T>(*l, s));
     s = l->compute_output_shapes({s}).at(0);
   }
   J config = {{"name", model.name()},
@@ -328,16 +376,49 @@ J sequential_json(const Sequential<T>& model) {
            {"build_config", {{"input_shape", shape_json(shape)}}}};
 }
 
+template <class T>
+J model_json(const Model<T>& model) {
+  if (auto* seq = dynamic_cast<const Sequential<T>*>(&model)) return sequential_json(*seq);
+  return functional_json(model);
+}
+
+template <class T>
+J entry_of(const Layer<T>& layer, const std::optional<Shape>& build_shape) {
+  if (auto* m = dynamic_cast<const Model<T>*>(&layer)) return nested_model_entry(*m);
+  auto* td = dynamic_cast<const TimeDistributed<T>*>(&layer);
+  auto* inner = td ? dynamic_cast<const Model<T>*>(td->layer().get()) : nullptr;
+  if (!inner) return layer_config_entry<T>(layer, build_shape);
+  // Keras 3 Wrapper.get_config: the base layer keys, then the wrapped model's entry.
+  J config = {
+      {"name", layer.name()}, {"trainable", true}, {"dtype", dtype_policy<T>()}, {"layer", nested_model_entry(*inner)}};
+  return J{{"module", "keras.layers"},
+           {"class_name", "TimeDistributed"},
+           {"config", std::move(config)},
+           {"registered_name", nullptr},
+           {"build_config", build_config(build_shape)}};
+}
+
 }  // namespace
+
+template <class T>
+J nested_model_entry(const Model<T>& model) {
+  try {
+    return model_json(model);
+  } catch (const ConfigError& e) {  // what a nested model cannot write names the model
+    throw ConfigError("in nested model " + where_of(model) + ": " + e.what());
+  }
+}
+
+template J nested_model_entry<float>(const Model<float>&);
+template J nested_model_entry<double>(const Model<double>&);
+
 }  // namespace rnnx::detail::keras_write
 
 namespace rnnx {
 
 template <class T>
 std::string model_to_keras_json(const Model<T>& model) {
-  using namespace detail::keras_write;
-  if (auto* seq = dynamic_cast<const Sequential<T>*>(&model)) return sequential_json(*seq).dump();
-  return functional_json(model).dump();
+  return detail::keras_write::model_json(model).dump();
 }
 
 template std::string model_to_keras_json<float>(const Model<float>&);

@@ -13,6 +13,7 @@
 #include "io/zip.h"
 #include "rnnx/core/error.h"
 #include "rnnx/layers/input_layer.h"
+#include "rnnx/layers/time_distributed.h"
 
 namespace rnnx {
 
@@ -190,6 +191,68 @@ void check_plausible(const Json& j, double file_elements, const std::string& whe
   for (auto it = j.begin(); it != j.end(); ++it) check_plausible(it.value(), file_elements, where, depth + 1);
 }
 
+// ---- which weights of a nested model Keras counts as non-trainable (legacy weight order)
+
+const Json* layer_list(const Json& entry) {
+  auto cfg = entry.find("config");
+  if (cfg == entry.end()) return nullptr;
+  if (cfg->is_array()) return &*cfg;  // Keras <= 2.1 Sequential
+  auto l = cfg->is_object() ? cfg->find("layers") : cfg->end();
+  return cfg->is_object() && l != cfg->end() && l->is_array() ? &*l : nullptr;
+}
+
+bool is_frozen(const Json& entry) {
+  auto c = entry.find("config");
+  if (c == entry.end() || !c->is_object()) return false;
+  auto t = c->find("trainable");
+  return t != c->end() && t->is_boolean() && !t->get<bool>();
+}
+
+template <class T>
+void collect_frozen(const Json& entry, Layer<T>& layer, bool frozen, std::vector<const Layer<T>*>& out);
+
+// Layers of `model` (config `entry`) at any depth that have weights Keras counts as
+// non-trainable: config trainable = false on them or on a model around them (`frozen`).
+template <class T>
+void collect_frozen_in(const Json& entry, Model<T>& model, bool frozen, std::vector<const Layer<T>*>& out) {
+  const Json* list = layer_list(entry);
+  if (!list) return;
+  for (const Json& le : *list) {
+    auto c = le.find("config");
+    if (c == le.end() || !c->is_object() || !c->contains("name") || !c->at("name").is_string()) continue;
+    std::shared_ptr<Layer<T>> layer;
+    try {
+      layer = model.layer(c->at("name").get<std::string>());
+    } catch (const ConfigError&) {
+      continue;  // an InputLayer of a Sequential, a Keras 3 mask operation
+    }
+    collect_frozen(le, *layer, frozen || is_frozen(le), out);
+  }
+}
+
+template <class T>
+void collect_frozen(const Json& entry, Layer<T>& layer, bool frozen, std::vector<const Layer<T>*>& out) {
+  if (auto* m = dynamic_cast<Model<T>*>(&layer)) {
+    collect_frozen_in(entry, *m, frozen, out);
+  } else if (auto* td = dynamic_cast<TimeDistributed<T>*>(&layer); td && dynamic_cast<Model<T>*>(td->layer().get())) {
+    const Json& c = entry.at("config");
+    if (c.contains("layer")) collect_frozen(c.at("layer"), *td->layer(), frozen || is_frozen(c.at("layer")), out);
+  } else if (frozen) {
+    out.push_back(&layer);
+  }
+}
+
+// The config entry of the top-level layer called `name` (null if none).
+const Json* layer_entry(const Json& doc, const std::string& name) {
+  const Json* list = layer_list(doc);
+  if (!list) return nullptr;
+  for (const Json& le : *list) {
+    auto c = le.find("config");
+    if (c != le.end() && c->is_object() && c->value("name", std::string()) == name) return &le;
+  }
+  return nullptr;
+}
+
 // Builds the model of a config and lists its layers in config order.
 template <class T>
 std::unique_ptr<Model<T>> build_from_config(const std::string& text, const KerasVersion& version, double file_elements,
@@ -208,7 +271,13 @@ std::unique_ptr<Model<T>> build_from_config(const std::string& text, const Keras
   } catch (const std::length_error&) {
     throw ConfigError(where + ": the model config asks for more memory than is available");
   }
-  for (const auto& l : layers) targets.push_back({l.class_name, l.layer.get()});
+  for (const auto& l : layers) {
+    detail::WeightTarget<T> t{l.class_name, l.layer.get()};
+    // Only the parts of a layer can be frozen apart (a layer frozen whole keeps its order).
+    if (const Json* entry = layer_entry(*doc, l.layer->name()); entry && !is_frozen(*entry))
+      collect_frozen(*entry, *l.layer, false, t.frozen);
+    targets.push_back(std::move(t));
+  }
   return model;
 }
 

@@ -21,6 +21,10 @@ template <class T>
 struct WeightTarget {
   std::string class_name;
   Layer<T>* layer = nullptr;
+  // For a nested model built from a config: its layers (at any depth) whose weights Keras
+  // counts as non-trainable (config trainable = false on them or on a model around them).
+  // Legacy HDF5 files list a nested model's trainable weights before those (spec §8.2).
+  std::vector<const Layer<T>*> frozen{};
 };
 
 // Weights read for one layer, already checked against its params, in get_weights() order.

@@ -10,6 +10,7 @@
 #include "rnnx/layers/bidirectional.h"
 #include "rnnx/layers/rnn.h"
 #include "rnnx/layers/time_distributed.h"
+#include "rnnx/model/model.h"
 
 namespace rnnx::detail {
 
@@ -62,7 +63,56 @@ Tensor<T> concat_columns(const std::vector<const Tensor<T>*>& parts, const std::
   return out;
 }
 
-// preprocess_weights_for_loading for the layers rnnx has: wrappers split their weights
+// The layers of a nested model that own weights, in the model's weight order (a
+// TimeDistributed around a model is looked through), each with its number of weights.
+template <class T>
+using WeightOwners = std::vector<std::pair<Layer<T>*, size_t>>;
+
+template <class T>
+void add_weight_owners(Layer<T>& layer, WeightOwners<T>& out) {
+  auto* td = dynamic_cast<TimeDistributed<T>*>(&layer);
+  Layer<T>* inner = td && dynamic_cast<Model<T>*>(td->layer().get()) ? td->layer().get() : &layer;
+  if (auto* m = dynamic_cast<Model<T>*>(inner)) {
+    for (const auto& l : m->layers()) add_weight_owners(*l, out);
+    return;
+  }
+  if (const size_t n = inner->params().size()) out.push_back({inner, n});
+}
+
+// The weight owners of `layer` if their weights together number `count`, else none.
+template <class T>
+WeightOwners<T> weight_owners(Layer<T>& layer, size_t count) {
+  WeightOwners<T> out;
+  add_weight_owners(layer, out);
+  size_t total = 0;
+  for (const auto& o : out) total += o.second;
+  return total == count ? out : WeightOwners<T>{};
+}
+
+// A nested model's weights are saved as Keras' model.trainable_weights followed by
+// model.non_trainable_weights (_legacy_weights): puts the weights of `frozen` layers back
+// in their place in the model's own order. Counts that do not fit are left for the checks.
+template <class T>
+std::vector<Tensor<T>> from_trainable_first(Layer<T>& layer, std::vector<Tensor<T>> w,
+                                            const std::vector<const Layer<T>*>& frozen) {
+  const WeightOwners<T> owners = frozen.empty() ? WeightOwners<T>{} : weight_owners(layer, w.size());
+  if (owners.empty()) return w;
+  auto is_frozen = [&](const Layer<T>* l) { return std::find(frozen.begin(), frozen.end(), l) != frozen.end(); };
+  std::vector<Tensor<T>> out(w.size());
+  size_t next = 0;
+  for (const bool pass_frozen : {false, true}) {
+    size_t offset = 0;
+    for (const auto& [owner, n] : owners) {
+      if (is_frozen(owner) == pass_frozen)
+        for (size_t k = 0; k < n; ++k) out[offset + k] = std::move(w[next++]);
+      offset += n;
+    }
+  }
+  return out;
+}
+
+// preprocess_weights_for_loading for the layers rnnx has: a nested model's weights are
+// handed to its layers (convert_nested_model); wrappers split their weights
 // among the wrapped layers; Keras 1 LSTM (12 arrays, gates i, c, f, o) and GRU (9 arrays,
 // gates z, r, h) become 3 arrays; cuDNN layouts are converted.
 template <class T>
@@ -79,6 +129,19 @@ std::vector<Tensor<T>> preprocess(Layer<T>& layer, std::vector<Tensor<T>> w, con
   }
   if (auto* td = dynamic_cast<TimeDistributed<T>*>(&layer))
     return preprocess(*td->layer(), std::move(w), version, file, who);
+  if (dynamic_cast<Model<T>*>(&layer)) {
+    const WeightOwners<T> owners = weight_owners(layer, w.size());
+    if (owners.empty()) return w;  // a count that does not fit: the checks report it
+    std::vector<Tensor<T>> out;
+    auto it = w.begin();
+    for (const auto& [owner, n] : owners) {
+      std::vector<Tensor<T>> part(std::make_move_iterator(it), std::make_move_iterator(it + static_cast<long>(n)));
+      it += static_cast<long>(n);
+      for (auto& t : preprocess(*owner, std::move(part), version, file, who + " layer '" + owner->name() + "'"))
+        out.push_back(std::move(t));
+    }
+    return out;
+  }
   auto* rnn = dynamic_cast<RNN<T>*>(&layer);
   if (!rnn) return w;
   const Cell<T>* cell = &rnn->cell();
@@ -168,7 +231,8 @@ std::vector<PendingWeights<T>> read_legacy_weights(const h5::Group& group, const
     }
     std::vector<Tensor<T>> values;
     for (size_t i = 0; i < sources.size(); ++i) values.push_back(g.read<T>(saved[k].weight_names[i], sources[i].shape));
-    values = preprocess(*target.layer, std::move(values), version, file, who);
+    values = preprocess(*target.layer, from_trainable_first(*target.layer, std::move(values), target.frozen), version,
+                        file, who);
     std::vector<WeightSource> got;
     for (size_t i = 0; i < values.size(); ++i)
       got.push_back({values.size() == sources.size() ? sources[i].path : "converted", values[i].shape()});

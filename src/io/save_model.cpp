@@ -89,8 +89,11 @@ class WeightWriter {
     } else if (auto* td = dynamic_cast<TimeDistributed<T>*>(&l)) {
       vars(path, l.name(), {}, where);
       layer(*td->layer(), path + "/layer");
-    } else if (dynamic_cast<Model<T>*>(&l)) {
-      throw ConfigError(where + ": nested models cannot be saved by rnnx yet");
+    } else if (auto* m = dynamic_cast<Model<T>*>(&l)) {
+      // A nested model: its own layer list, named like the top level's (saving_lib).
+      vars(path, l.name(), {}, where);
+      ContainerNames names;
+      for (const auto& child : m->layers()) layer(*child, path + "/layers/" + names.next(child->class_name()));
     } else {
       const auto params = l.params();
       if (!params.empty() && !l.built()) throw StateError(where + ": not built; build the model before saving");

@@ -153,7 +153,12 @@ std::unique_ptr<Cell<T>> cell_from_config(const std::string& json_text, const st
 // load real weights with set_weights(). Keras 3 records the masks it propagated as NotEqual /
 // Any operations passed as `mask=`; those are accepted when they equal the mask rnnx
 // propagates itself (Masking, Embedding(mask_zero)), any other explicit mask is a ConfigError.
-// Nested models are not supported.
+// A Sequential / Functional / Model entry among the layers (a nested model, also inside
+// TimeDistributed) is built recursively and joins the outer graph like a layer; a nested
+// Sequential is returned as a Sequential. Its calls are numbered as the writer numbered
+// them (Keras 3: node arguments from 0, input/output_layers from 1 for a Functional;
+// tf_keras: from 1 for a Functional or a Sequential with an input). Errors inside it name it
+// ("... in nested model Sequential 'encoder': LSTM 'lstm': ...").
 template <class T>
 std::unique_ptr<Model<T>> model_from_config(const std::string& json_text, const std::string& keras_version);
 

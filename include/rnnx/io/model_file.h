@@ -16,13 +16,17 @@
 //    layer named by its snake_case class name de-duplicated by a counter (`lstm`, `lstm_1`),
 //    its variables at `<path>/vars/0, 1, ...`, RNN cells under `cell/`, stacked cells under
 //    `cell/cells/<snake>`, Bidirectional under `forward_layer/` and `backward_layer/`,
-//    TimeDistributed under `layer/`.
+//    TimeDistributed under `layer/`, a nested model's own layer list under `<path>/layers/`
+//    (`layers/sequential/layers/lstm/cell/vars/0`; a nested Functional lists its InputLayer).
 //  - legacy_model: an HDF5 file with root attribute model_config (Keras 1/2, tf.keras,
 //    tf_keras and the Keras 3 legacy writer, spec §8.2); weights in group model_weights,
 //    loaded positionally as Keras does: the model's layers that own weights, in model order,
 //    paired with the layer_names entries whose weight_names is non-empty, each group's
 //    datasets read in weight_names order (chunked attributes `layer_names0`, ... and both
-//    fixed- and variable-length strings are accepted).
+//    fixed- and variable-length strings are accepted). A nested model's group holds all its
+//    weights, trainable ones first (Keras' _legacy_weights): load_model reads which inner
+//    layers the config freezes (trainable = false); load_weights into a model built elsewhere
+//    assumes none is frozen.
 //  - legacy_weights: an HDF5 file from save_weights("x.h5") (root attribute layer_names):
 //    the same layout at the root. It holds no architecture: load_model() refuses it with a
 //    message saying so; use load_weights() on a model built from the config.

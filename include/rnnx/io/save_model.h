@@ -13,7 +13,9 @@
 // initial_state passed as a keyword) and model.weights.h5 (each layer's variables at
 // `layers/<snake_case class name>[_n]/vars/i`, RNN cells under `cell/`, stacked cells under
 // `cell/cells/`, Bidirectional under `forward_layer/` and `backward_layer/`, TimeDistributed
-// under `layer/`). Float models are stored as float32, double models as float64.
+// under `layer/`, a nested model's layers under `<path>/layers/`). Float models are stored
+// as float32, double models as float64. A model used as a layer (also inside
+// TimeDistributed) is written as its own Sequential / Functional entry, as Keras 3 does.
 // The file is written atomically (temporary file + rename): a failed save leaves any earlier
 // file at `path` untouched.
 //
@@ -25,11 +27,13 @@
 // What cannot be written, because Keras 3 could not load it with the same numbers, raises
 // ConfigError naming the layer and the reason, before anything is written: layers and cells
 // Keras 3 has no class for (TF1 cells, user-defined classes), the Keras 1/2 hard_sigmoid
-// formula (Keras 3's hard_sigmoid is another function), `constants` (tf.keras only), nested
-// models, and a call with initial_state that rnnx would give a mask while Keras 3 would
-// not (or the reverse) when that cannot be recorded. Training-only conventions that Keras 3
-// fixes (per-gate dropout masks, tf.keras whole-sequence input dropout) follow Keras 3.15
-// after a save. A model must have outputs and built layers (StateError otherwise).
+// formula (Keras 3's hard_sigmoid is another function), `constants` (tf.keras only), and a
+// call with initial_state that rnnx would give a mask while Keras 3 would not (or the
+// reverse) when that cannot be recorded (as for an input that comes from a nested model
+// that may carry a mask). Errors inside a nested model name it ("in nested model ...").
+// Training-only conventions that Keras 3 fixes (per-gate dropout masks, tf.keras
+// whole-sequence input dropout) follow Keras 3.15 after a save. A model must have outputs
+// and built layers (StateError otherwise).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -18,6 +18,8 @@
 //      mask of each output; the loss of a masked sequence output averages over unmasked steps)
 //   2. loss = Σ_outputs loss_weight·loss(y, y_pred, sample_weight, mask)
 //             + Σ_trainable weights regularizer penalty  (Param::regularizer, spec §3.9)
+//             + activity penalties of the run (Model::activity_loss(); for a bare layer,
+//               its activity_regularizer on all its outputs), as Keras also in evaluate
 //   3. backward, plus the penalties' gradients; optimizer.apply(params) (clipping, weight
 //      decay, update, constraints, iterations += 1; optimizer.h)
 //   4. the "loss" log is the mean of the batch losses weighted by batch size; metrics get
