@@ -63,6 +63,7 @@ def main():
     from oracle import common, runner
     from oracle import k3_rnn, k3_models, tfk_cases, training_cases
     from oracle import file_cases
+    from oracle import time_major_cases
     common.VERSIONS.update(keras=keras.__version__, tensorflow=tf.__version__,
                            tf_keras=tf_keras.__version__)
     runner.init_libs(keras, tf, tf_keras)
@@ -80,6 +81,7 @@ def main():
         ("models", k3_models.models_cases),
         ("custom_cell", tfk_cases.custom_cell_cases),
         ("tf1", tfk_cases.tf1_cases),
+        ("time_major", time_major_cases.time_major_cases),
         (training_cases.FAMILY, training_cases.training_cases),
         (file_cases.FAMILY, None),  # writes model files, not Golden cases (below)
     ]
@@ -157,6 +159,11 @@ output `h`):
 tf1 family: tf_keras `legacy_cells.BasicLSTMCell` / `LSTMCell` (what
 `tf.compat.v1.nn.rnn_cell.*` resolves to under legacy Keras), stepped in Python from the
 zero state; outputs = [sequence `(B,T,out)`, final `c`, final `h`].
+
+time_major family: tf_keras layers with `time_major=True` (python/oracle/time_major_cases.py):
+inputs `cI_x0` are `(T,B,D)`, masks `cI_mask` `(T,B)`, sequence outputs `(T,B,U)`, the
+whole-sequence input dropout mask `cI_dm0` of the cuDNN-capable LSTM path `(T,B,D)`;
+states and initial states stay `(B,U)`.
 """
 
 

@@ -221,8 +221,9 @@ def layer_case(family, name, make, *, lib="k3", B=3, T=5, D=4, x_scale=1.0,
                w_scale=0.5, mask=None, init_state=False, n_calls=1,
                stateful=False, init_weights=False, dropout=False,
                tfk_dropout=False, notes=None, layer_json_override=None,
-               constants_dim=None):
+               constants_dim=None, time_major=False):
     """mask: pattern name (see mask_pattern) or None.
+    time_major: the layer takes (T, B, D) inputs and a (T, B) mask (tf_keras time_major=True).
     init_state: pass a random non-zero initial_state on every call.
     stateful: 3 calls, the third with reset_states_before.
     init_weights: keep the weights from the layer's own initialisers (seeded).
@@ -233,14 +234,15 @@ def layer_case(family, name, make, *, lib="k3", B=3, T=5, D=4, x_scale=1.0,
     if init_weights:
         set_seed(lib, seed)
     layer = make()
-    xs = [randn(rng, (B, T, D), x_scale)]
+    x_shape = (T, B, D) if time_major else (B, T, D)
+    xs = [randn(rng, x_shape, x_scale)]
     consts = None
     if constants_dim is not None:
         consts = [randn(rng, (B, constants_dim))]
     if stateful:
         n_calls = 3
     for _ in range(n_calls - 1):
-        xs.append(randn(rng, (B, T, D), x_scale))
+        xs.append(randn(rng, x_shape, x_scale))
     # build
     if consts is not None:
         layer(tensor(xs[0]), constants=[tensor(c) for c in consts])
@@ -262,6 +264,8 @@ def layer_case(family, name, make, *, lib="k3", B=3, T=5, D=4, x_scale=1.0,
 
     units = state_units(layer) if init_state else None
     m = None if mask is None else mask_pattern(mask, B, T)
+    if m is not None and time_major:
+        m = np.ascontiguousarray(m.T)
     for ci, x in enumerate(xs):
         st = None
         if init_state:

@@ -188,8 +188,17 @@ RNNOptions rnn_options(const KerasConfig& c) {
   o.stateful = c.get_bool("stateful", false);
   o.unroll = c.get_bool("unroll", false);
   o.zero_output_for_mask = c.get_bool("zero_output_for_mask", false);
-  // tf.keras only: time-major inputs would transpose the meaning of the input (spec §3.1).
-  require_false(c, "time_major");
+  // tf.keras / tf_keras only (spec §3.1, §5): Keras 3, like standalone Keras 1/2, has no
+  // such argument and refuses the key, whatever its value.
+  if (c.version().tf_keras) {
+    o.time_major = c.get_bool("time_major", false);
+  } else if (c.contains("time_major")) {
+    std::string why =
+        "= " + c.json("time_major") + " is a tf.keras argument; Keras " + c.version().to_string() + " has none";
+    if (c.version().major >= 3)
+      why += " (Keras 3 raises \"Unrecognized keyword arguments passed to " + c.class_name() + "\")";
+    c.fail("time_major", why);
+  }
   o.activity_regularizer = c.get_regularizer("activity_regularizer");
   return o;
 }

@@ -294,6 +294,11 @@ namespace {
 template <class T>
 J recurrent_config(const RNN<T>& r) {
   const std::string where = where_of(r);
+  if (r.rnn_options().time_major)
+    throw ConfigError(where +
+                      ": Keras 3 has no time_major (it rejects the key: \"Unrecognized keyword arguments\"), so a "
+                      "time-major layer cannot be saved as a Keras 3 file; use time_major = false with [batch, steps, "
+                      "features] inputs");
   J c = head<T>(r.name());
   add_rnn_options(c, r.rnn_options());
   const std::string cn = r.class_name();

@@ -88,6 +88,7 @@ void Bidirectional<T>::set_up(const RNN<T>& original, std::unique_ptr<RNN<T>> ba
     check_same("stateful", fo.stateful, bo.stateful);
     check_same("return_sequences", fo.return_sequences, bo.return_sequences);
     check_same("return_state", fo.return_state, bo.return_state);
+    check_same("time_major", fo.time_major, bo.time_major);
     RNNOptions forced = bo;
     forced.zero_output_for_mask = bo.return_sequences;
     backward_layer->set_rnn_options(forced);
@@ -297,9 +298,12 @@ void Bidirectional<T>::clear_tape() {
 }
 
 template <class T>
-Tensor<T> Bidirectional<T>::flip_time(const Tensor<T>& y) {
+Tensor<T> Bidirectional<T>::flip_time(const Tensor<T>& y) const {
   Tensor<T> flipped(y.shape());
-  kernels::reverse_middle_axis<T>(y.dim(0), y.dim(1), y.dim(2), y.data(), flipped.data());
+  if (forward_->rnn_options().time_major)  // [steps, batch, n] as [1, steps, batch * n]
+    kernels::reverse_middle_axis<T>(1, y.dim(0), y.dim(1) * y.dim(2), y.data(), flipped.data());
+  else
+    kernels::reverse_middle_axis<T>(y.dim(0), y.dim(1), y.dim(2), y.data(), flipped.data());
   return flipped;
 }
 

@@ -12,6 +12,16 @@ namespace {
 
 std::string sizes_string(const std::vector<int64_t>& sizes) { return to_string(Shape(sizes.begin(), sizes.end())); }
 
+// Where step t of sample b sits in a mask: b * per_sample + t * per_step, for [batch, steps]
+// or, time-major, [steps, batch].
+struct MaskLayout {
+  int64_t per_step, per_sample;
+};
+
+MaskLayout mask_layout(bool time_major, int64_t batch, int64_t steps) {
+  return time_major ? MaskLayout{batch, 1} : MaskLayout{1, steps};
+}
+
 }  // namespace
 
 template <class T>
@@ -27,9 +37,14 @@ void RNN<T>::set_rnn_options(const RNNOptions& options) {
 }
 
 template <class T>
+std::string RNN<T>::input_layout() const {
+  return options_.time_major ? "time-major [steps, batch, features]" : "[batch, steps, features]";
+}
+
+template <class T>
 void RNN<T>::check_sequence_shape(const Shape& shape) const {
   if (shape.size() != 3)
-    throw ShapeError(this->where() + ": expected a 3-D input [batch, steps, features], got shape " + to_string(shape));
+    throw ShapeError(this->where() + ": expected a 3-D input " + input_layout() + ", got shape " + to_string(shape));
   if (shape[2] < 0)
     throw ShapeError(this->where() + ": the number of input features must be known, got shape " + to_string(shape));
   if (cell_->built() && shape[2] != cell_->input_size())
@@ -66,7 +81,8 @@ void RNN<T>::build(const std::vector<Shape>& input_shapes) {
     constant_sizes_ = constant_sizes;
     this->set_built();
   }
-  if (options_.stateful && seq[0] >= 0) ensure_stateful_batch(seq[0]);
+  const int64_t batch = seq[batch_axis()];
+  if (options_.stateful && batch >= 0) ensure_stateful_batch(batch);
 }
 
 template <class T>
@@ -74,11 +90,12 @@ std::vector<Shape> RNN<T>::compute_output_shapes(const std::vector<Shape>& input
   if (input_shapes.empty()) throw ShapeError(this->where() + ": needs the shape of the input sequence");
   const Shape& seq = input_shapes[0];
   check_sequence_shape(seq);
-  const int64_t out = cell_->output_size();
+  const int64_t out = cell_->output_size(), batch = seq[batch_axis()];
   std::vector<Shape> shapes;
-  shapes.push_back(options_.return_sequences ? Shape{seq[0], seq[1], out} : Shape{seq[0], out});
+  // A sequence output keeps the input's layout; states are [batch, size] in both.
+  shapes.push_back(options_.return_sequences ? Shape{seq[0], seq[1], out} : Shape{batch, out});
   if (options_.return_state)
-    for (int64_t size : cell_->state_sizes()) shapes.push_back({seq[0], size});
+    for (int64_t size : cell_->state_sizes()) shapes.push_back({batch, size});
   return shapes;
 }
 
@@ -130,7 +147,9 @@ void RNN<T>::dropout_masks_for_call(int64_t batch, int64_t steps, Tensor<T>& who
   const double sequence_rate = cell_->sequence_input_dropout();
   if (sequence_rate > 0.0) {
     specs_in.insert(specs_in.begin(), Spec{cell_->input_size(), sequence_rate});
-    shapes_in.insert(shapes_in.begin(), {batch, steps, cell_->input_size()});
+    // tf_keras draws it with the shape of the input it multiplies.
+    shapes_in.insert(shapes_in.begin(), options_.time_major ? Shape{steps, batch, cell_->input_size()}
+                                                            : Shape{batch, steps, cell_->input_size()});
   }
   const std::vector<Spec> specs_rec = cell_->recurrent_dropout_masks();
   std::vector<Shape> shapes_rec;
@@ -170,7 +189,7 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   const Tensor<T>& x = *in.inputs[0];
   const Shape& xs = x.shape();
   check_sequence_shape(xs);
-  const int64_t batch = xs[0], steps = xs[1], features = xs[2];
+  const int64_t batch = xs[batch_axis()], steps = xs[steps_axis()], features = xs[2];
   if (steps == 0)
     throw ShapeError(this->where() + ": input has 0 steps (input shape " + to_string(xs) +
                      "); a recurrent layer needs at least one");
@@ -202,9 +221,12 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   }
 
   const Mask* mask = in.mask != nullptr && !in.mask->empty() ? in.mask : nullptr;
-  if (mask != nullptr && mask->shape() != Shape{batch, steps})
-    throw ShapeError(this->where() + ": mask has shape " + to_string(mask->shape()) + ", expected [" +
-                     std::to_string(batch) + ", " + std::to_string(steps) + "] (input shape " + to_string(xs) + ")");
+  // The mask has the input's two leading axes (time-major: [steps, batch], as tf_keras).
+  if (mask != nullptr && mask->shape() != Shape{xs[0], xs[1]})
+    throw ShapeError(this->where() + ": mask has shape " + to_string(mask->shape()) + ", expected " +
+                     (options_.time_major ? "[steps, batch] = " : "") + to_string(Shape{xs[0], xs[1]}) + " (" +
+                     (options_.time_major ? "time-major " : "") + "input shape " + to_string(xs) + ")");
+  const MaskLayout mask_at = mask_layout(options_.time_major, batch, steps);
 
   const std::vector<int64_t> state_sizes = cell_->state_sizes();
   const size_t n_states = state_sizes.size();
@@ -231,18 +253,21 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   for (const auto& m : input_masks) dropout.input.push_back(m.data());
   for (const auto& m : recurrent_masks) dropout.recurrent.push_back(m.data());
 
-  // Time-major input and its projection for all steps at once.
+  // Time-major input (a batch-major one transposed) and its projection for all steps at once.
   const int64_t out_size = cell_->output_size(), proj_size = cell_->projection_size();
-  Tensor<T> xt(Shape{steps, batch, features});
+  Tensor<T> xt(Shape{steps, batch, features}), dropped;
+  const T* source = x.data();
   if (!whole_sequence_mask.empty()) {
     // Dropout of the whole input sequence, one mask per step (Cell::sequence_input_dropout).
-    Tensor<T> dropped(xs);
+    dropped = Tensor<T>(xs);
     kernels::multiply_block<T>(1, x.size(), x.data(), x.size(), whole_sequence_mask.data(), x.size(), dropped.data(),
                                x.size());
-    kernels::swap_leading_axes<T>(batch, steps, features, dropped.data(), xt.data());
-  } else {
-    kernels::swap_leading_axes<T>(batch, steps, features, x.data(), xt.data());
+    source = dropped.data();
   }
+  if (options_.time_major)
+    kernels::copy_block<T>(1, x.size(), source, x.size(), xt.data(), x.size());
+  else
+    kernels::swap_leading_axes<T>(batch, steps, features, source, xt.data());
   Tensor<T> projected;
   if (proj_size > 0) {
     projected = Tensor<T>(Shape{steps * batch, proj_size});
@@ -310,18 +335,22 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
     step.output = out;
     cell_->step(step);
     if (mask != nullptr) {
-      const uint8_t* keep = mask->data() + t;  // column t of [batch, steps]
+      const uint8_t* keep = mask->data() + t * mask_at.per_step;  // step t of every sample
       for (size_t i = 0; i < n_states; ++i)
-        kernels::select_rows<T>(batch, state_sizes[i], keep, steps, next[i].data(), state_sizes[i], cur[i].data(),
-                                state_sizes[i], next[i].data(), state_sizes[i]);
+        kernels::select_rows<T>(batch, state_sizes[i], keep, mask_at.per_sample, next[i].data(), state_sizes[i],
+                                cur[i].data(), state_sizes[i], next[i].data(), state_sizes[i]);
       const T* fallback = options_.zero_output_for_mask || s == 0 ? zeros.data() : output_slot(s - 1);
-      kernels::select_rows<T>(batch, out_size, keep, steps, out, out_size, fallback, out_size, out, out_size);
+      kernels::select_rows<T>(batch, out_size, keep, mask_at.per_sample, out, out_size, fallback, out_size, out,
+                              out_size);
     }
     std::swap(cur, next);
   }
 
   LayerOutputs<T> result;
-  if (options_.return_sequences) {
+  if (options_.return_sequences && options_.time_major) {
+    result.outputs.push_back(std::move(sequence));
+    if (mask != nullptr) result.mask = *mask;
+  } else if (options_.return_sequences) {
     Tensor<T> y(Shape{batch, steps, out_size});
     kernels::swap_leading_axes<T>(steps, batch, out_size, sequence.data(), y.data());
     result.outputs.push_back(std::move(y));
@@ -357,7 +386,8 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
   const int64_t features = cell_->input_size(), out_size = cell_->output_size();
   const std::vector<int64_t> state_sizes = cell_->state_sizes();
   const size_t n_states = state_sizes.size();
-  std::vector<Shape> output_shapes{options_.return_sequences ? Shape{batch, steps, out_size} : Shape{batch, out_size}};
+  const Shape sequence_shape = options_.time_major ? Shape{steps, batch, out_size} : Shape{batch, steps, out_size};
+  std::vector<Shape> output_shapes{options_.return_sequences ? sequence_shape : Shape{batch, out_size}};
   if (options_.return_state)
     for (int64_t size : state_sizes) output_shapes.push_back({batch, size});
   detail::check_grad_outputs(this->where(), grad_outputs, output_shapes);
@@ -366,10 +396,16 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
 
   // Gradient of the output sequence, time-major in processing order like the forward's.
   const Tensor<T>& d_out = grad_outputs[0];
-  Tensor<T> d_sequence;
+  Tensor<T> d_transposed;
+  const T* d_sequence = nullptr;
   if (options_.return_sequences && !d_out.empty()) {
-    d_sequence = Tensor<T>(Shape{steps, batch, out_size});
-    kernels::swap_leading_axes<T>(batch, steps, out_size, d_out.data(), d_sequence.data());
+    if (options_.time_major) {
+      d_sequence = d_out.data();
+    } else {
+      d_transposed = Tensor<T>(Shape{steps, batch, out_size});
+      kernels::swap_leading_axes<T>(batch, steps, out_size, d_out.data(), d_transposed.data());
+      d_sequence = d_transposed.data();
+    }
   }
   // d_next: gradients of the states after the current step (at first: of the final states).
   std::vector<Tensor<T>> d_next, d_prev, d_next_cell;
@@ -407,13 +443,14 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
   for (Tensor<T>& d : d_constants) g.d_constants.push_back(d.data());
   g.scratch = scratch.data();
   const bool masked = !e.mask.empty();
+  const MaskLayout mask_at = mask_layout(options_.time_major, batch, steps);
 
   // The time loop, backwards through processing order: no allocation, only pointer moves.
   for (int64_t s = steps - 1; s >= 0; --s) {
     const int64_t t = options_.go_backwards ? steps - 1 - s : s;
     const T* given = nullptr;
     if (options_.return_sequences)
-      given = d_sequence.empty() ? nullptr : d_sequence.data() + s * batch * out_size;
+      given = d_sequence == nullptr ? nullptr : d_sequence + s * batch * out_size;
     else if (s == steps - 1 && !d_out.empty())
       given = d_out.data();
     if (given != nullptr)
@@ -423,18 +460,18 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
 
     g.d_output = d_step_out.data();
     for (size_t i = 0; i < n_states; ++i) g.d_new_states[i] = d_next[i].data();
-    const uint8_t* keep = masked ? e.mask.data() + t : nullptr;  // column t of [batch, steps]
+    const uint8_t* keep = masked ? e.mask.data() + t * mask_at.per_step : nullptr;  // step t of every sample
     if (masked) {
       // A masked sample's cell result was discarded: its cell gets zero gradient; its output
       // repeated the previous one (which gets the gradient), unless it was zeroed.
-      kernels::select_rows<T>(batch, out_size, keep, steps, d_step_out.data(), out_size, zeros.data(), 0,
+      kernels::select_rows<T>(batch, out_size, keep, mask_at.per_sample, d_step_out.data(), out_size, zeros.data(), 0,
                               d_cell_out.data(), out_size);
       if (!options_.zero_output_for_mask && s > 0)
-        kernels::select_rows<T>(batch, out_size, keep, steps, zeros.data(), 0, d_step_out.data(), out_size,
+        kernels::select_rows<T>(batch, out_size, keep, mask_at.per_sample, zeros.data(), 0, d_step_out.data(), out_size,
                                 carry.data(), out_size);
       for (size_t i = 0; i < n_states; ++i)
-        kernels::select_rows<T>(batch, state_sizes[i], keep, steps, d_next[i].data(), state_sizes[i], zeros.data(), 0,
-                                d_next_cell[i].data(), state_sizes[i]);
+        kernels::select_rows<T>(batch, state_sizes[i], keep, mask_at.per_sample, d_next[i].data(), state_sizes[i],
+                                zeros.data(), 0, d_next_cell[i].data(), state_sizes[i]);
       g.d_output = d_cell_out.data();
       for (size_t i = 0; i < n_states; ++i) g.d_new_states[i] = d_next_cell[i].data();
     }
@@ -448,8 +485,8 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
     cell_->step_backward(g);
     if (masked)  // the states of a masked sample were copied through
       for (size_t i = 0; i < n_states; ++i)
-        kernels::select_rows<T>(batch, state_sizes[i], keep, steps, d_prev[i].data(), state_sizes[i], d_next[i].data(),
-                                state_sizes[i], d_prev[i].data(), state_sizes[i]);
+        kernels::select_rows<T>(batch, state_sizes[i], keep, mask_at.per_sample, d_prev[i].data(), state_sizes[i],
+                                d_next[i].data(), state_sizes[i], d_prev[i].data(), state_sizes[i]);
     std::swap(d_next, d_prev);
   }
 
@@ -466,13 +503,18 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
   sg.ldz = gw;
   sg.d_constants = g.d_constants;
   cell_->backward_params(sg);
-  Tensor<T> dxt(Shape{rows, features});
+  Tensor<T> dxt(Shape{steps, batch, features});
   std::vector<T> input_scratch(static_cast<size_t>(cell_->backward_inputs_scratch_size(rows)));
   cell_->backward_inputs(dz.data(), gw, rows, batch, dropout, dxt.data(), input_scratch.data());
 
   LayerGrads<T> grads;
-  Tensor<T> dx(Shape{batch, steps, features});
-  kernels::swap_leading_axes<T>(steps, batch, features, dxt.data(), dx.data());
+  Tensor<T> dx;
+  if (options_.time_major) {
+    dx = std::move(dxt);
+  } else {
+    dx = Tensor<T>(Shape{batch, steps, features});
+    kernels::swap_leading_axes<T>(steps, batch, features, dxt.data(), dx.data());
+  }
   if (!e.sequence_dropout.empty())
     kernels::multiply_block<T>(1, dx.size(), dx.data(), dx.size(), e.sequence_dropout.data(), dx.size(), dx.data(),
                                dx.size());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gradcheck/recurrent_cases.h"
+#include "gradcheck/recurrent_kinds.h"
 #include "rnnx/cells/tf1_cells.h"
 #include "rnnx/layers/gru.h"
 #include "rnnx/layers/lstm.h"
@@ -21,53 +22,6 @@
 namespace rnnx::testing {
 namespace {
 
-// A layer factory per cell kind, given the layer options.
-struct Kind {
-  std::string name;
-  std::function<std::unique_ptr<RNN<double>>(const RNNOptions&)> make;
-  std::vector<int64_t> state_sizes;
-};
-
-std::vector<Kind> kinds() {
-  std::vector<Kind> out;
-  out.push_back({"LSTM",
-                 [](const RNNOptions& r) {
-                   LSTMOptions o;
-                   static_cast<RNNOptions&>(o) = r;
-                   o.units = 3;
-                   return std::make_unique<LSTM<double>>(o);
-                 },
-                 {3, 3}});
-  for (bool reset_after : {true, false})
-    out.push_back({reset_after ? "GRU reset_after" : "GRU reset_before",
-                   [reset_after](const RNNOptions& r) {
-                     GRUOptions o;
-                     static_cast<RNNOptions&>(o) = r;
-                     o.units = 3;
-                     o.reset_after = reset_after;
-                     return std::make_unique<GRU<double>>(o);
-                   },
-                   {3}});
-  out.push_back({"SimpleRNN",
-                 [](const RNNOptions& r) {
-                   SimpleRNNOptions o;
-                   static_cast<RNNOptions&>(o) = r;
-                   o.units = 3;
-                   return std::make_unique<SimpleRNN<double>>(o);
-                 },
-                 {3}});
-  out.push_back({"TF1LSTMCell",
-                 [](const RNNOptions& r) {
-                   TF1LSTMCellOptions o;
-                   o.num_units = 3;
-                   o.use_peepholes = true;
-                   o.num_proj = 2;
-                   return std::make_unique<RNN<double>>(std::make_unique<TF1LSTMCell<double>>(o), r);
-                 },
-                 {3, 2}});
-  return out;
-}
-
 std::string describe(const RNNOptions& o) {
   return std::string("return_sequences ") + (o.return_sequences ? "1" : "0") + ", return_state " +
          (o.return_state ? "1" : "0") + ", go_backwards " + (o.go_backwards ? "1" : "0") + ", zero_output_for_mask " +
@@ -75,7 +29,7 @@ std::string describe(const RNNOptions& o) {
 }
 
 TEST(RNNGradcheck, OutputsAndDirectionWithoutMask) {
-  for (const Kind& kind : kinds())
+  for (const Kind& kind : recurrent_kinds())
     for (bool sequences : {false, true})
       for (bool state : {false, true})
         for (bool backwards : {false, true}) {
@@ -92,7 +46,7 @@ TEST(RNNGradcheck, OutputsAndDirectionWithoutMask) {
 }
 
 TEST(RNNGradcheck, MasksDirectionsSequencesAndZeroOutput) {
-  for (const Kind& kind : kinds())
+  for (const Kind& kind : recurrent_kinds())
     for (MaskKind mk : {MaskKind::right, MaskKind::left, MaskKind::holes})
       for (bool backwards : {false, true})
         for (bool sequences : {false, true})
@@ -112,7 +66,7 @@ TEST(RNNGradcheck, MasksDirectionsSequencesAndZeroOutput) {
 }
 
 TEST(RNNGradcheck, InitialStateWithAndWithoutMask) {
-  for (const Kind& kind : kinds())
+  for (const Kind& kind : recurrent_kinds())
     for (bool masked : {false, true})
       for (bool backwards : {false, true}) {
         RNNOptions o;
@@ -211,7 +165,7 @@ TEST(RNNGradcheck, DropoutWithFixedMasks) {
 // stateful (spec §3.6): a call starts from the states the previous call stored; its gradient
 // stops there (truncated BPTT) and nothing comes back for the stored states.
 TEST(RNNGradcheck, StatefulTruncatesAtTheCallBoundary) {
-  for (const Kind& kind : kinds()) {
+  for (const Kind& kind : recurrent_kinds()) {
     SCOPED_TRACE(kind.name);
     RNNOptions o;
     o.stateful = true;

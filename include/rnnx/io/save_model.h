@@ -27,7 +27,8 @@
 // What cannot be written, because Keras 3 could not load it with the same numbers, raises
 // ConfigError naming the layer and the reason, before anything is written: layers and cells
 // Keras 3 has no class for (TF1 cells, user-defined classes), the Keras 1/2 hard_sigmoid
-// formula (Keras 3's hard_sigmoid is another function), `constants` (tf.keras only), and a
+// formula (Keras 3's hard_sigmoid is another function), `constants` and `time_major`
+// (tf.keras only), and a
 // call with initial_state that rnnx would give a mask while Keras 3 would not (or the
 // reverse) when that cannot be recorded (as for an input that comes from a nested model
 // that may carry a mask). Errors inside a nested model name it ("in nested model ...").

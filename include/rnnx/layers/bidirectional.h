@@ -5,11 +5,13 @@
 //    weights), named "forward_<name>"; the backward layer is another copy with go_backwards
 //    toggled (tf.keras behaviour), named "backward_<name>", or the explicitly given
 //    `backward_layer`, which must have the opposite go_backwards and the same stateful,
-//    return_sequences and return_state (ConfigError otherwise). Both get
+//    return_sequences, return_state and time_major (ConfigError otherwise). Both get
 //    zero_output_for_mask = return_sequences (forced, as Keras does).
 //  - Both see the same input, mask, constants and mode. With return_sequences the backward
 //    output is flipped along time before merging, so position t pairs the forward output
-//    after steps 0..t with the backward output after steps T-1..t.
+//    after steps 0..t with the backward output after steps T-1..t. With time_major (tf.keras,
+//    rnn.h) inputs, mask and sequence outputs are time-major and the flip is along axis 0
+//    (TFK layers/rnn/bidirectional.py: `time_dim = 0 if forward_layer.time_major else 1`).
 //  - merge_mode concat ([fwd, bwd] on the last axis), sum, ave ((f + b) / 2), mul, or none
 //    (the two outputs separately).
 //  - outputs: [merged, *fwd_states, *bwd_states] (return_state), or with merge none
@@ -89,8 +91,8 @@ class Bidirectional : public Layer<T> {
   void set_up(const RNN<T>& original, std::unique_ptr<RNN<T>> backward_layer);
   // Merged output of one forward and one (already time-aligned) backward tensor.
   Tensor<T> merge(const Tensor<T>& fwd, const Tensor<T>& bwd) const;
-  // y [batch, steps, n] reversed along steps.
-  static Tensor<T> flip_time(const Tensor<T>& y);
+  // y [batch, steps, n] (time-major: [steps, batch, n]) reversed along steps.
+  Tensor<T> flip_time(const Tensor<T>& y) const;
 
   MergeMode merge_mode_;
   std::unique_ptr<RNN<T>> forward_, backward_;

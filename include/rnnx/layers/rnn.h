@@ -3,16 +3,25 @@
 // LSTM, GRU and SimpleRNN (lstm.h, gru.h, simple_rnn.h) are this layer with a fixed cell.
 //
 // Call:
-//   inputs        exactly one sequence [batch, steps, features] (steps >= 1)
-//   mask          optional uint8 [batch, steps], 1 = real step (spec §3.4)
+//   inputs        exactly one sequence [batch, steps, features] (steps >= 1), or
+//                 [steps, batch, features] with time_major
+//   mask          optional uint8 [batch, steps], 1 = real step (spec §3.4); [steps, batch]
+//                 with time_major
 //   initial_state optional, one [batch, size] tensor per cell state (LSTM: h, c)
 //   constants     optional, [batch, size] tensors passed to every step of cells that
 //                 accept them (tf.keras `constants`)
 //   mode          training draws dropout masks (spec §3.5); inference keeps nothing
 // Returns outputs = [out, *final_states] (states only with return_state):
 //   out = [batch, steps, units] with return_sequences (in processing order: reversed for
-//   go_backwards, spec §3.3), else [batch, units], the output of the last processed step.
+//   go_backwards, spec §3.3; [steps, batch, units] with time_major), else [batch, units],
+//   the output of the last processed step. States are [batch, size] in both layouts.
 // Output mask = the input mask with return_sequences, else none (spec §3.11, Keras <= 3.15).
+//
+// time_major (tf.keras / tf_keras only, spec §3.1 and §5; TFK layers/rnn/base_rnn.py and
+// backend.rnn): the sequence, the mask, the whole-sequence dropout mask and the sequence
+// output (and their gradients) have steps as axis 0 and batch as axis 1; a stateful layer
+// takes its batch size from axis 1. The time loop always runs time-major, so this only
+// skips the transposes at either end; the numbers are those of the batch-major layer.
 //
 // Masked step for a sample (spec §3.4): the cell still runs, but all its states keep their
 // previous values and its output is the previous step's output (zeros before the first
@@ -59,6 +68,9 @@ struct RNNOptions {
   bool stateful = false;
   bool unroll = false;  // accepted; the loop gives the same numbers
   bool zero_output_for_mask = false;
+  // tf.keras time_major: inputs [steps, batch, features], see above. Keras 3 has no such
+  // argument, so such a layer cannot be saved as a .keras file.
+  bool time_major = false;
   // Keras activity_regularizer: applied to every returned tensor (with return_state, the
   // states too); see Layer::activity_regularizer().
   Regularizer activity_regularizer{};
@@ -79,8 +91,9 @@ class RNN : public Layer<T> {
   Cell<T>& cell() { return *cell_; }
   const Cell<T>& cell() const { return *cell_; }
 
-  // input_shapes[0] is the sequence [batch, steps, features]; further entries are the
-  // shapes of the constants [batch, size]. Batch and steps may be -1; features may not.
+  // input_shapes[0] is the sequence [batch, steps, features] ([steps, batch, features]
+  // with time_major); further entries are the shapes of the constants [batch, size]. Batch
+  // and steps may be -1; features may not.
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
@@ -106,7 +119,8 @@ class RNN : public Layer<T> {
   // 1/(1 - rate): `input` has cell().input_mask_count() masks, `recurrent`
   // cell().recurrent_mask_count(), in the order of cell().input_dropout_masks() /
   // recurrent_dropout_masks(). When cell().sequence_input_dropout() > 0, `input` starts
-  // with one more mask, [batch, steps, input_size], for the whole input sequence.
+  // with one more mask, [batch, steps, input_size] ([steps, batch, input_size] with
+  // time_major: the input's layout, as tf_keras draws it), for the whole input sequence.
   // Counts are checked here (ShapeError), shapes at call.
   void set_fixed_dropout_masks(std::vector<Tensor<T>> input, std::vector<Tensor<T>> recurrent);
   void clear_fixed_dropout_masks();
@@ -125,6 +139,11 @@ class RNN : public Layer<T> {
 
  private:
   void check_sequence_shape(const Shape& shape) const;
+  // Axes of the batch and the steps in the input sequence (time_major swaps them).
+  int batch_axis() const { return options_.time_major ? 1 : 0; }
+  int steps_axis() const { return options_.time_major ? 0 : 1; }
+  // "[batch, steps, features]" or, time-major, "[steps, batch, features]" (for messages).
+  std::string input_layout() const;
   void ensure_stateful_batch(int64_t batch);
   // Fills `input` / `recurrent` with this call's dropout masks (training mode only).
   void dropout_masks_for_call(int64_t batch, int64_t steps, Tensor<T>& whole_sequence, std::vector<Tensor<T>>& input,
@@ -135,9 +154,9 @@ class RNN : public Layer<T> {
   struct TapeEntry {
     int64_t batch = 0, steps = 0;
     Tensor<T> x;                      // [steps * batch, features], after whole-sequence dropout
-    Tensor<T> sequence_dropout;       // [batch, steps, features] or empty
+    Tensor<T> sequence_dropout;       // in the input's layout, or empty
     std::vector<Tensor<T>> input_masks, recurrent_masks;
-    Mask mask;                        // [batch, steps] or empty
+    Mask mask;                        // the input's two leading axes, or empty
     std::vector<Tensor<T>> constants;
     size_t initial_states = 0;        // how many initial_state tensors were given
     std::vector<Tensor<T>> states;    // [steps * batch, size]: the states each step read
