@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu_activations.h"
 #include "rnnx/kernels/kernels.h"
 
 #if RNNX_HAVE_ONEDNN
@@ -102,6 +103,19 @@ void add_row_vector(T* c, int64_t m, int64_t n, int64_t ldc, const T* v) {
 template <class T>
 void activate_block(const Activation& a, T* x, int64_t m, int64_t n, int64_t ldx) {
   if (a.kind == ActivationKind::linear) return;
+  if constexpr (std::is_same_v<T, float>) {
+    // The gate activations of every cell: vectorised (cpu_activations.h), a row at a time.
+    void (*row_kernel)(float*, int64_t) = a.kind == ActivationKind::sigmoid ? detail::sigmoid_inplace
+                                          : a.kind == ActivationKind::tanh  ? detail::tanh_inplace
+                                                                            : nullptr;
+    if (row_kernel) {
+      if (ldx == n)
+        row_kernel(x, m * n);
+      else
+        for (int64_t i = 0; i < m; ++i) row_kernel(x + i * ldx, n);
+      return;
+    }
+  }
   if (ldx == n) {
     activate_rows(a, x, m, n);
     return;

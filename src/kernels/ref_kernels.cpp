@@ -27,6 +27,13 @@ template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const 
                            int64_t, double, double*, int64_t);
 
 template <class T>
+void activate_block(const Activation& a, T* x, int64_t m, int64_t n, int64_t ldx) {
+  for (int64_t i = 0; i < m; ++i) activate_rows(a, x + i * ldx, 1, n);
+}
+template void activate_block<float>(const Activation&, float*, int64_t, int64_t, int64_t);
+template void activate_block<double>(const Activation&, double*, int64_t, int64_t, int64_t);
+
+template <class T>
 void softmax_backward_block(int64_t m, int64_t n, const T* y, int64_t ldy, const T* dy, int64_t lddy, T* dx,
                             int64_t lddx) {
   for (int64_t i = 0; i < m; ++i) {
