@@ -70,6 +70,46 @@ inline int mask_count(double rate, bool per_gate, int gates) {
   return per_gate ? gates : 1;
 }
 
+// The start of a Keras cell's build(): it takes no constants; a built cell only accepts the
+// same input size again. Returns true when the cell is already built (build() then returns).
+inline bool begin_build(const std::string& cell, int64_t input_size, const std::vector<int64_t>& constant_sizes,
+                        bool built, int64_t built_input_size) {
+  if (!constant_sizes.empty())
+    throw ConfigError(cell + ": takes no constants, got " + std::to_string(constant_sizes.size()));
+  if (built) {
+    if (input_size != built_input_size)
+      throw ShapeError(cell + ": built for " + std::to_string(built_input_size) + " input features, got " +
+                       std::to_string(input_size));
+    return true;
+  }
+  check_units(input_size, cell, "input size");
+  return false;
+}
+
+// Dropout bookkeeping of the gated Keras cells (LSTM, GRU; spec §3.5): recurrent_dropout
+// forces implementation 1; per-gate masks exist only there; tf.keras's whole-sequence input
+// mask replaces the per-step input masks.
+template <class Options>
+int effective_implementation(const Options& o) {
+  return o.recurrent_dropout > 0.0 ? 1 : o.implementation;
+}
+template <class Options>
+bool per_gate_masks(const Options& o) {
+  return o.per_gate_dropout_masks && effective_implementation(o) == 1;
+}
+template <class Options>
+int input_mask_count(const Options& o, int gates) {
+  return o.whole_sequence_input_dropout ? 0 : mask_count(o.dropout, per_gate_masks(o), gates);
+}
+template <class Options>
+int recurrent_mask_count(const Options& o, int gates) {
+  return mask_count(o.recurrent_dropout, per_gate_masks(o), gates);
+}
+template <class Options>
+double sequence_input_dropout(const Options& o) {
+  return o.whole_sequence_input_dropout ? o.dropout : 0.0;
+}
+
 // The mask gate g reads: none, the shared one, or its own.
 template <class T>
 const T* gate_mask(std::span<const T* const> masks, int gate) {

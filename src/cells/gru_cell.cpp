@@ -36,41 +36,32 @@ GRUCell<T>::GRUCell(GRUCellOptions options) : options_(std::move(options)) {
 
 template <class T>
 int GRUCell<T>::implementation() const {
-  return options_.recurrent_dropout > 0.0 ? 1 : options_.implementation;
+  return cd::effective_implementation(options_);
 }
 
 template <class T>
 bool GRUCell<T>::per_gate_masks() const {
-  return options_.per_gate_dropout_masks && implementation() == 1;
+  return cd::per_gate_masks(options_);
 }
 
 template <class T>
 int GRUCell<T>::input_mask_count() const {
-  if (options_.whole_sequence_input_dropout) return 0;
-  return cd::mask_count(options_.dropout, per_gate_masks(), kGRUGates);
+  return cd::input_mask_count(options_, kGRUGates);
 }
 
 template <class T>
 double GRUCell<T>::sequence_input_dropout() const {
-  return options_.whole_sequence_input_dropout ? options_.dropout : 0.0;
+  return cd::sequence_input_dropout(options_);
 }
 
 template <class T>
 int GRUCell<T>::recurrent_mask_count() const {
-  return cd::mask_count(options_.recurrent_dropout, per_gate_masks(), kGRUGates);
+  return cd::recurrent_mask_count(options_, kGRUGates);
 }
 
 template <class T>
 void GRUCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant_sizes, Rng& rng) {
-  if (!constant_sizes.empty())
-    throw ConfigError("GRUCell: takes no constants, got " + std::to_string(constant_sizes.size()));
-  if (built_) {
-    if (input_size != input_size_)
-      throw ShapeError("GRUCell: built for " + std::to_string(input_size_) + " input features, got " +
-                       std::to_string(input_size));
-    return;
-  }
-  cd::check_units(input_size, "GRUCell", "input size");
+  if (cd::begin_build("GRUCell", input_size, constant_sizes, built_, input_size_)) return;
   const int64_t u = options_.units;
   kernel_ = Tensor<T>(keras::gru_kernel_shape(input_size, u));
   initialize(options_.kernel_initializer, kernel_, rng);

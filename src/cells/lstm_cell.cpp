@@ -34,41 +34,32 @@ LSTMCell<T>::LSTMCell(LSTMCellOptions options) : options_(std::move(options)) {
 
 template <class T>
 int LSTMCell<T>::implementation() const {
-  return options_.recurrent_dropout > 0.0 ? 1 : options_.implementation;
+  return cd::effective_implementation(options_);
 }
 
 template <class T>
 bool LSTMCell<T>::per_gate_masks() const {
-  return options_.per_gate_dropout_masks && implementation() == 1;
+  return cd::per_gate_masks(options_);
 }
 
 template <class T>
 int LSTMCell<T>::input_mask_count() const {
-  if (options_.whole_sequence_input_dropout) return 0;
-  return cd::mask_count(options_.dropout, per_gate_masks(), kLSTMGates);
+  return cd::input_mask_count(options_, kLSTMGates);
 }
 
 template <class T>
 double LSTMCell<T>::sequence_input_dropout() const {
-  return options_.whole_sequence_input_dropout ? options_.dropout : 0.0;
+  return cd::sequence_input_dropout(options_);
 }
 
 template <class T>
 int LSTMCell<T>::recurrent_mask_count() const {
-  return cd::mask_count(options_.recurrent_dropout, per_gate_masks(), kLSTMGates);
+  return cd::recurrent_mask_count(options_, kLSTMGates);
 }
 
 template <class T>
 void LSTMCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant_sizes, Rng& rng) {
-  if (!constant_sizes.empty())
-    throw ConfigError("LSTMCell: takes no constants, got " + std::to_string(constant_sizes.size()));
-  if (built_) {
-    if (input_size != input_size_)
-      throw ShapeError("LSTMCell: built for " + std::to_string(input_size_) + " input features, got " +
-                       std::to_string(input_size));
-    return;
-  }
-  cd::check_units(input_size, "LSTMCell", "input size");
+  if (cd::begin_build("LSTMCell", input_size, constant_sizes, built_, input_size_)) return;
   const int64_t u = options_.units;
   kernel_ = Tensor<T>(keras::lstm_kernel_shape(input_size, u));
   initialize(options_.kernel_initializer, kernel_, rng);

@@ -30,15 +30,7 @@ SimpleRNNCell<T>::SimpleRNNCell(SimpleRNNCellOptions options) : options_(std::mo
 
 template <class T>
 void SimpleRNNCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant_sizes, Rng& rng) {
-  if (!constant_sizes.empty())
-    throw ConfigError("SimpleRNNCell: takes no constants, got " + std::to_string(constant_sizes.size()));
-  if (built_) {
-    if (input_size != input_size_)
-      throw ShapeError("SimpleRNNCell: built for " + std::to_string(input_size_) + " input features, got " +
-                       std::to_string(input_size));
-    return;
-  }
-  cd::check_units(input_size, "SimpleRNNCell", "input size");
+  if (cd::begin_build("SimpleRNNCell", input_size, constant_sizes, built_, input_size_)) return;
   const int64_t u = options_.units;
   kernel_ = Tensor<T>(keras::simple_rnn_kernel_shape(input_size, u));
   initialize(options_.kernel_initializer, kernel_, rng);
