@@ -264,6 +264,19 @@ TEST_F(Cli, PyTorchConvertRefusalsAndUnknownFiles) {
   EXPECT_NE(r.err.find("nor a PyTorch weights file"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, FileThatCrashesLibhdf5IsAnErrorNotACrash) {
+  // libhdf5 1.10.8 segfaults inside H5HG_read on this file (tests/data/io/h5/README.md);
+  // wherever it fails, rnnx must report an error and exit with 1, never die by a signal.
+  const std::string bad = std::string(RNNX_TEST_DATA_DIR) + "/io/h5/corrupt_global_heap.tfk.h5";
+  for (const std::string& cmd : {"summary '" + bad + "'", "convert '" + bad + "' '" + file("out.keras") + "'"}) {
+    const Result r = run(cmd);
+    EXPECT_EQ(r.code, 1) << cmd << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("rnnx: error: ", 0), 0u) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  EXPECT_FALSE(fs::exists(file("out.keras")));
+}
+
 TEST_F(Cli, Summary) {
   Result r = run("summary '" + keras_file("lstm_dense.k3.keras") + "'");
   ASSERT_EQ(r.code, 0) << r.err;

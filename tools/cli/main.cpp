@@ -3,7 +3,14 @@
 //   rnnx convert IN OUT.keras [--with-test-vector INPUT.npy|INPUT.npz]
 //   rnnx verify MODEL [--test-vector V.npz] [--atol A] [--rtol R]
 //   rnnx summary MODEL
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -65,7 +72,7 @@ int dispatch(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_command(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
   } catch (const rnnx::cli::UsageError& e) {
@@ -81,4 +88,33 @@ int main(int argc, char** argv) {
     std::cerr << "rnnx: internal error: " << e.what() << "\n";
     return 1;
   }
+}
+
+// Model files are untrusted input, and Debian's libhdf5 1.10 can crash inside its own code
+// on some damaged .h5 files (a corrupt global heap makes H5HG_read copy out of bounds), where
+// rnnx cannot catch anything. So the command runs in a child process: such a crash becomes
+// an error message and exit status 1, like every other broken file. Outputs are written
+// atomically, so a crash leaves no partial file behind.
+int main(int argc, char** argv) {
+  std::cout.flush();
+  const pid_t child = fork();
+  if (child < 0) return run_command(argc, argv);  // no process to spare: run here
+  if (child == 0) {
+    const int code = run_command(argc, argv);
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(code);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) {
+      std::cerr << "rnnx: internal error: lost the command's process (" << std::strerror(errno) << ")\n";
+      return 1;
+    }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  std::cerr << "rnnx: error: reading the input crashed the process (signal " << sig << ", " << strsignal(sig)
+            << "): the file is damaged. Debian's libhdf5 1.10 cannot read some corrupt .h5 files safely; "
+               "rnnx's own checks did not get to reject it first\n";
+  return 1;
 }
