@@ -41,21 +41,6 @@ std::string hdf5_reason() {
   throw FormatError(where + ": " + what + (reason.empty() ? "" : " (HDF5: " + reason + ")"));
 }
 
-std::vector<std::string> split_path(const std::string& rel) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : rel) {
-    if (c == '/') {
-      if (!cur.empty()) parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
-  return parts;
-}
-
 // Opens the object at `rel` below `loc` if every component is a hard link (soft and
 // external links are not followed: an external link could name any file on the machine).
 // Returns an invalid Id when anything is missing.
@@ -231,6 +216,21 @@ Group File::root() const {
   Id g(H5Gopen2(id_.get(), "/", H5P_DEFAULT));
   if (g.get() < 0) fail(where_, "cannot open the root group");
   return Group(this, std::move(g), "/");
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '/') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
 }
 
 bool has_hdf5_signature(std::span<const uint8_t> data) {

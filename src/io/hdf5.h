@@ -126,6 +126,9 @@ class File {
 // offset from 512 on, as HDF5 allows).
 bool has_hdf5_signature(std::span<const uint8_t> data);
 
+// The names of a "/"-separated HDF5 path ("a//b/" -> {"a", "b"}).
+std::vector<std::string> split_path(const std::string& path);
+
 extern template Tensor<float> Group::read<float>(const std::string&, const Shape&) const;
 extern template Tensor<double> Group::read<double>(const std::string&, const Shape&) const;
 

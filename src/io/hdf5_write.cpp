@@ -35,21 +35,6 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : path) {
-    if (c == '/') {
-      if (!cur.empty()) parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
-  return parts;
-}
-
 }  // namespace
 
 struct H5MemoryWriter::Impl {
@@ -62,7 +47,7 @@ struct H5MemoryWriter::Impl {
 
   // Creates the groups along `path` (all of it when `include_last`).
   void make_groups(const std::string& path, bool include_last) {
-    const auto parts = split_path(path);
+    const auto parts = h5::split_path(path);
     std::string cur;
     const size_t n = include_last ? parts.size() : (parts.empty() ? 0 : parts.size() - 1);
     for (size_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/keras_naming.h"
 #include "io/keras_config_impl.h"
 #include "rnnx/core/error.h"
 
@@ -55,24 +56,6 @@ std::string KerasVersion::to_string() const {
 // KerasConfig
 
 namespace {
-
-std::string snake_case(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c >= 'A' && c <= 'Z') {
-      // As Keras to_snake_case: "SimpleRNN" -> simple_rnn, "GRUCell" -> gru_cell,
-      // "GlobalMaxPooling1D" -> global_max_pooling1d.
-      const bool prev_lower = i > 0 && s[i - 1] >= 'a' && s[i - 1] <= 'z';
-      const bool next_lower = i + 1 < s.size() && s[i + 1] >= 'a' && s[i + 1] <= 'z';
-      if (i > 0 && (prev_lower || next_lower)) out += '_';
-      out += static_cast<char>(c - 'A' + 'a');
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string type_name(const Json& j) {
   switch (j.type()) {
@@ -169,7 +152,7 @@ std::string KerasConfig::name() const {
   if (n != impl_->config->end() && n->is_string()) return n->get<std::string>();
   auto en = impl_->entry->find("name");  // functional entries repeat the name outside config
   if (en != impl_->entry->end() && en->is_string()) return en->get<std::string>();
-  return snake_case(impl_->class_name);
+  return detail::keras_snake_case(impl_->class_name);
 }
 
 std::string KerasConfig::registered_name() const {

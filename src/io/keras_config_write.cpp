@@ -3,7 +3,6 @@
 // 3.15 get_config() writes it (keys, nesting, initializer and dtype-policy dicts), so both
 // real Keras 3 and rnnx's loader read it back to the same layer.
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,24 +38,6 @@ J shape_json(const Shape& s) {
   J out = J::array();
   for (int64_t d : s) out.push_back(d < 0 ? J(nullptr) : J(d));
   return out;
-}
-
-// Keras utils.naming.to_snake_case (the rule of model.cpp's layer naming).
-std::string snake_case(const std::string& name) {
-  std::string a;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const bool starts_word = i > 0 && std::isupper(static_cast<unsigned char>(name[i])) && i + 1 < name.size() &&
-                             std::islower(static_cast<unsigned char>(name[i + 1]));
-    if (starts_word && !a.empty() && a.back() != '_') a += '_';
-    a += name[i];
-  }
-  std::string b;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (i > 0 && std::islower(static_cast<unsigned char>(a[i - 1])) && std::isupper(static_cast<unsigned char>(a[i])))
-      b += '_';
-    b += static_cast<char>(std::tolower(static_cast<unsigned char>(a[i])));
-  }
-  return b;
 }
 
 namespace {
@@ -254,7 +235,7 @@ J cell_entry(const Cell<T>& cell, const std::string& name, const std::string& wh
     J cells = J::array();
     std::map<std::string, int> used;
     for (size_t k = 0; k < st->size(); ++k) {
-      const std::string base = snake_case(st->cell(k).class_name());
+      const std::string base = keras_snake_case(st->cell(k).class_name());
       const int n = used[base]++;
       cells.push_back(cell_entry<T>(st->cell(k), n == 0 ? base : base + "_" + std::to_string(n), where));
     }
@@ -309,7 +290,7 @@ J recurrent_config(const RNN<T>& r) {
   } else if (auto* s = dynamic_cast<const SimpleRNN<T>*>(&r); s && cn == "SimpleRNN") {
     add_cell_options(c, s->simple_rnn_cell().options(), where, true);
   } else if (cn == "RNN") {
-    c["cell"] = cell_entry<T>(r.cell(), snake_case(r.cell().class_name()), where);
+    c["cell"] = cell_entry<T>(r.cell(), keras_snake_case(r.cell().class_name()), where);
   } else {
     throw ConfigError(where + ": layer class '" + cn +
                       "' has no Keras 3 equivalent; the model cannot be saved as a Keras 3 file");

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "core/keras_naming.h"
 #include "rnnx/core/shape.h"
 #include "rnnx/layers/layer.h"
 
@@ -33,8 +34,6 @@ J dtype_policy() {
 
 // A shape as a Keras list (-1 -> null).
 J shape_json(const Shape& s);
-// Keras utils.naming.to_snake_case.
-std::string snake_case(const std::string& name);
 // {"input_shape": shape}, or null without a shape.
 J build_config(const std::optional<Shape>& shape);
 // A layer's Keras 3 entry {"module", "class_name", "config", "registered_name"

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/keras_naming.h"
 #include "io/hdf5.h"
 #include "rnnx/io/keras_config.h"
 #include "rnnx/io/model_file.h"
@@ -104,8 +105,5 @@ void convert_cudnn_weights(const Cell<T>* cell, std::vector<Tensor<T>>& values, 
 template <class T>
 bool is_cudnn_bias(const Cell<T>* cell, const Shape& bias_shape);
 
-// Keras' to_snake_case of a class name (Keras 3 and tf_keras differ on digits: tf_keras
-// splits before "[A-Z][a-z0-9]+", Keras 3 before "[A-Z][a-z]+").
-std::string keras_snake_case(const std::string& class_name, bool keras3);
 
 }  // namespace rnnx::detail

@@ -1,7 +1,6 @@
 // Weights of the Keras 3 / .keras layout (spec §8.1: K3 keras/src/saving/saving_lib.py,
 // H5IOStore), the shared weight checks, and the cuDNN weight layouts (spec §7).
 #include <map>
-#include <regex>
 #include <set>
 
 #include "io/keras_file_impl.h"
@@ -15,21 +14,6 @@
 #include "rnnx/model/model.h"
 
 namespace rnnx::detail {
-
-std::string keras_snake_case(const std::string& class_name, bool keras3) {
-  // K3 keras/src/utils/naming.py::to_snake_case; tf_keras generic_utils.to_snake_case.
-  static const std::regex non_word(R"(\W+)");
-  static const std::regex k3_first("(.)([A-Z][a-z]+)");
-  static const std::regex tfk_first("(.)([A-Z][a-z0-9]+)");
-  static const std::regex second("([a-z])([A-Z])");
-  std::string s = keras3 ? std::regex_replace(class_name, non_word, "") : class_name;
-  s = std::regex_replace(s, keras3 ? k3_first : tfk_first, "$1_$2");
-  s = std::regex_replace(s, second, "$1_$2");
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  if (!keras3 && !s.empty() && s[0] == '_') s = "private" + s;
-  return s;
-}
 
 // ---------------------------------------------------------------------------------------
 // Checks shared by both layouts

@@ -25,13 +25,13 @@ namespace {
 
 constexpr const char* kTestVectorMember = "rnnx_test_vector.npz";
 
-using detail::keras_write::snake_case;
+using detail::keras_snake_case;
 
 // Keras saving_lib._save_container_state naming: snake_case class name, then _1, _2, ...
 class ContainerNames {
  public:
   std::string next(const std::string& class_name) {
-    const std::string base = snake_case(class_name);
+    const std::string base = keras_snake_case(class_name);
     auto it = used_.find(base);
     if (it == used_.end()) {
       used_[base] = 0;
@@ -74,7 +74,7 @@ class WeightWriter {
       }
       return;
     }
-    vars(path, snake_case(c.class_name()), c.params(), where);
+    vars(path, keras_snake_case(c.class_name()), c.params(), where);
   }
 
   void layer(Layer<T>& l, const std::string& path) {

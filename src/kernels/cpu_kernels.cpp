@@ -39,27 +39,18 @@ void gemm_nn_accumulate(int64_t m, int64_t n, int64_t k, T alpha, const T* a, in
 
 }  // namespace
 
-// True when oneDNN did the product (it refuses only arguments the callers never pass).
-template <class T>
-bool onednn_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
-                 const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-#if RNNX_HAVE_ONEDNN
-  if constexpr (std::is_same_v<T, float>) {
-    // dnnl_sgemm is row-major, like rnnx; with k == 0 it still applies beta.
-    return dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) ==
-           dnnl_success;
-  }
-#endif
-  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb,
-      (void)beta, (void)c, (void)ldc;
-  return false;
-}
-
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  if (onednn_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+#if RNNX_HAVE_ONEDNN
+  // dnnl_sgemm is row-major, like rnnx; with k == 0 it still applies beta. It refuses only
+  // arguments the callers never pass; then the loops below run.
+  if constexpr (std::is_same_v<T, float>)
+    if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) ==
+        dnnl_success)
+      return;
+#endif
   for (int64_t i = 0; i < m; ++i) {
     T* crow = c + i * ldc;
     if (beta == T(0))
@@ -67,7 +58,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
     else if (beta != T(1))
       for (int64_t j = 0; j < n; ++j) crow[j] *= beta;
   }
-  if (k == 0 || m == 0 || n == 0) return;
+  if (k == 0) return;
   if (!trans_b) {
     gemm_nn_accumulate(m, n, k, alpha, a, lda, trans_a, b, ldb, c, ldc);
     return;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 
+#include "core/keras_naming.h"
 #include "model/model_internal.h"
 #include "rnnx/core/error.h"
 
@@ -13,27 +14,6 @@ namespace rnnx {
 namespace {
 
 std::atomic<uint64_t> next_model_id{1};
-
-// Keras utils.naming.to_snake_case: "GlobalMaxPooling1D" -> "global_max_pooling1d",
-// "SimpleRNN" -> "simple_rnn", "LSTM" -> "lstm".
-std::string keras_snake_case(const std::string& name) {
-  // re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-  std::string a;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const bool starts_word = i > 0 && std::isupper(static_cast<unsigned char>(name[i])) && i + 1 < name.size() &&
-                             std::islower(static_cast<unsigned char>(name[i + 1]));
-    if (starts_word && !a.empty() && a.back() != '_') a += '_';
-    a += name[i];
-  }
-  // re.sub("([a-z])([A-Z])", r"\1_\2", a).lower()
-  std::string b;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (i > 0 && std::islower(static_cast<unsigned char>(a[i - 1])) && std::isupper(static_cast<unsigned char>(a[i])))
-      b += '_';
-    b += static_cast<char>(std::tolower(static_cast<unsigned char>(a[i])));
-  }
-  return b;
-}
 
 // "dense" or "dense_<digits>" for base "dense".
 bool is_default_name(const std::string& name, const std::string& base) {
@@ -73,7 +53,7 @@ void Model<T>::prepare_layer(const std::shared_ptr<Layer<T>>& layer) {
   auto taken = [&](const std::string& n) {
     return std::any_of(registry_.begin(), registry_.end(), [&](const auto& l) { return l->name() == n; });
   };
-  const std::string base = keras_snake_case(layer->class_name());
+  const std::string base = detail::keras_snake_case(layer->class_name());
   if (layer->name().empty() || taken(layer->name())) {
     if (!layer->name().empty() && !is_default_name(layer->name(), base))
       throw ConfigError(this->where() + ": two different layers are named '" + layer->name() +

@@ -55,14 +55,6 @@ void compare(const std::string& what, const Tensor<double>& analytic, const Tens
            << " + rel " << options.rel_tol << ", eps " << options.eps << ", seed " << options.seed << ")";
 }
 
-// The objective of one call (see gradcheck.h).
-double objective_of(Layer<double>& layer, const GradcheckCall& call, const std::vector<Tensor<double>>& weights,
-                    const GradcheckOptions& options) {
-  double sum = objective(run(layer, call, options), weights);
-  if (options.extra_objective) sum += options.extra_objective(layer);
-  return sum;
-}
-
 // Finite differences of the objective with respect to every element of `v` (perturbed in
 // place and restored).
 Tensor<double> numeric_gradient(Layer<double>& layer, const GradcheckCall& call, Tensor<double>& v,
@@ -71,10 +63,10 @@ Tensor<double> numeric_gradient(Layer<double>& layer, const GradcheckCall& call,
   for (int64_t i = 0; i < v.size(); ++i) {
     const double saved = v[i];
     v[i] = saved + options.eps;
-    const double plus = objective_of(layer, call, weights, options);
+    const double plus = gradcheck_objective(layer, call, weights, options);
     layer.clear_tape();
     v[i] = saved - options.eps;
-    const double minus = objective_of(layer, call, weights, options);
+    const double minus = gradcheck_objective(layer, call, weights, options);
     layer.clear_tape();
     v[i] = saved;
     g[i] = (plus - minus) / (2.0 * options.eps);
@@ -83,6 +75,13 @@ Tensor<double> numeric_gradient(Layer<double>& layer, const GradcheckCall& call,
 }
 
 }  // namespace
+
+double gradcheck_objective(Layer<double>& layer, const GradcheckCall& call, const std::vector<Tensor<double>>& weights,
+                           const GradcheckOptions& options) {
+  double sum = objective(run(layer, call, options), weights);
+  if (options.extra_objective) sum += options.extra_objective(layer);
+  return sum;
+}
 
 GradcheckResult analytic_gradients(Layer<double>& layer, const GradcheckCall& call, const GradcheckOptions& options) {
   // A first call builds the layer, so that its parameters (and their gradients) exist.

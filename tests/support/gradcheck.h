@@ -71,6 +71,11 @@ struct GradcheckResult {
 GradcheckResult analytic_gradients(Layer<double>& layer, const GradcheckCall& call,
                                    const GradcheckOptions& options = {});
 
+// The check's objective for one call with the given output weights: sum_k <w_k, output_k>
+// (plus options.extra_objective). Leaves the call on the layer's tape.
+double gradcheck_objective(Layer<double>& layer, const GradcheckCall& call, const std::vector<Tensor<double>>& weights,
+                           const GradcheckOptions& options);
+
 // The full check. Passes when every analytic gradient matches its finite difference.
 ::testing::AssertionResult gradcheck(Layer<double>& layer, GradcheckCall call, const GradcheckOptions& options = {});
 
