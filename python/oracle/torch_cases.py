@@ -9,12 +9,15 @@ For every case it writes
   <case>.safetensors   safetensors.torch.save_file(state_dict)  (flat, contiguous copies)
   <case>.pt            torch.save(state_dict or checkpoint)     (default zip format)
   <case>.npz           x (as PyTorch takes it), output, h_n, c_n (LSTM), all float32
-and cases.json, the manifest the C++ test reads (module arguments, file names, key prefix).
+and cases.json, the manifest the C++ test reads (module arguments, file names, key prefix;
+"nonlinearity" for nn.RNN cases only, as it is not stored in the weights).
 Negative fixtures (files rnnx must refuse with a clear message) are written too:
   whole_module.pt (torch.save(module)), legacy.pt (_use_new_zipfile_serialization=False),
   torchscript.pt (torch.jit.save).
 Everything is seeded from the case name, so reruns give the same numbers; file bytes of
-.pt files may differ between torch versions (serialization id, member order).
+.pt files may differ between torch versions (serialization id, member order), and legacy.pt
+and torchscript.pt differ on every run (random ids): regenerating into a scratch folder and
+copying only the new or changed cases keeps the committed files byte-identical.
 """
 import json
 import os
@@ -58,6 +61,10 @@ CASES = [
     ("gru_bf16_bi", "GRU", dict(bidirectional=True), dict(dtype="bfloat16")),
     ("gru_strided", "GRU", dict(batch_first=True), dict(strided=True)),
     ("gru_checkpoint_prefix", "GRU", dict(bidirectional=True, batch_first=True), dict(wrap=True)),
+    ("rnn_tanh_1l", "RNN", dict(batch_first=True), {}),
+    ("rnn_relu_2l_bi", "RNN", dict(nonlinearity="relu", num_layers=2, bidirectional=True, batch_first=True), {}),
+    ("rnn_relu_nobias", "RNN", dict(nonlinearity="relu", bias=False, batch_first=True), {}),
+    ("rnn_tanh_2l", "RNN", dict(num_layers=2), {}),
 ]
 
 
@@ -69,7 +76,7 @@ class Wrapped(nn.Module):
 
 
 def make_module(kind, kwargs):
-    cls = {"LSTM": nn.LSTM, "GRU": nn.GRU}[kind]
+    cls = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}[kind]
     m = cls(I, H, **kwargs)
     with torch.no_grad():
         for p in m.parameters():
@@ -150,7 +157,7 @@ def write_case(out_dir, name, kind, kwargs, opts):
     obj = {"model_state_dict": sd, "epoch": 3} if opts.get("wrap") else sd
     torch.save(obj, os.path.join(out_dir, name + ".pt"), pickle_protocol=opts.get("protocol", 2))
 
-    return {
+    case = {
         "name": name,
         "module": kind,
         "input_size": I,
@@ -166,6 +173,9 @@ def write_case(out_dir, name, kind, kwargs, opts):
         "safetensors_prefix": "encoder." if opts.get("wrap") else "",
         "files": [name + ".safetensors", name + ".pt"],
     }
+    if kind == "RNN":
+        case["nonlinearity"] = kwargs.get("nonlinearity", "tanh")
+    return case
 
 
 def write_negatives(out_dir):
@@ -197,7 +207,7 @@ def main():
                 "numpy {numpy}, Python {python} (CPU); venv from python/requirements-torch.txt.\n".format(**v))
         f.write("\nRegenerate from the repository root: "
                 "`/work/venv-torch/bin/python python/oracle/torch_cases.py` (rewrites this folder).\n"
-                "cases.json lists each case's nn.LSTM / nn.GRU arguments and files; <case>.npz holds the\n"
+                "cases.json lists each case's nn.LSTM / nn.GRU / nn.RNN arguments and files; <case>.npz holds the\n"
                 "input `x` as PyTorch takes it and PyTorch's `output`, `h_n`, `c_n`.\n"
                 "whole_module.pt, legacy.pt, torchscript.pt are files rnnx must refuse.\n")
 

@@ -1,7 +1,8 @@
-// nn.LSTM / nn.GRU state_dicts -> rnnx models of Keras layers (spec pytorch-files.md §4,
+// nn.LSTM / nn.GRU / nn.RNN state_dicts -> rnnx models of Keras layers (spec pytorch-files.md §4,
 // keras-recurrent.md §7). The mapping is documented in include/rnnx/io/pytorch.h.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <map>
 #include <tuple>
 
@@ -14,14 +15,26 @@
 #include "rnnx/layers/bidirectional.h"
 #include "rnnx/layers/gru.h"
 #include "rnnx/layers/lstm.h"
+#include "rnnx/layers/simple_rnn.h"
 
 namespace rnnx {
 
-std::string to_string(PyTorchModule module) { return module == PyTorchModule::LSTM ? "LSTM" : "GRU"; }
+std::string to_string(PyTorchModule module) {
+  switch (module) {
+    case PyTorchModule::LSTM:
+      return "LSTM";
+    case PyTorchModule::GRU:
+      return "GRU";
+    case PyTorchModule::RNN:
+      return "RNN";
+  }
+  return "?";
+}
 
 namespace {
 
-// PyTorch's row blocks of the fused G*H axis (spec §4.1): LSTM i, f, g, o; GRU r, z, n.
+// PyTorch's row blocks of the fused G*H axis (spec §4.1): LSTM i, f, g, o; GRU r, z, n;
+// RNN one block.
 enum class TorchLSTMGate : int { input = 0, forget = 1, cell = 2, output = 3 };
 enum class TorchGRUGate : int { reset = 0, update = 1, candidate = 2 };
 
@@ -48,6 +61,9 @@ Perm keras_gru_perm() {
   return p;
 }
 
+// nn.RNN's single block is SimpleRNN's: a plain transpose.
+Perm simple_rnn_perm() { return Perm{0}; }
+
 Perm tf1_lstm_perm() {
   Perm p(keras::kTF1LSTMGates);
   p[keras::block_index(keras::TF1LSTMGate::input)] = static_cast<int64_t>(TorchLSTMGate::input);
@@ -65,8 +81,19 @@ struct Resolved {
   std::string prefix;
   int64_t input_size = 0, hidden_size = 0, num_layers = 0, proj_size = 0;
   bool bias = true, bidirectional = false, batch_first = false;
+  std::string nonlinearity;  // nn.RNN only: "tanh" or "relu"
 
-  int64_t gates() const { return module == PyTorchModule::LSTM ? 4 : 3; }
+  int64_t gates() const {
+    switch (module) {
+      case PyTorchModule::LSTM:
+        return 4;
+      case PyTorchModule::GRU:
+        return 3;
+      case PyTorchModule::RNN:
+        return 1;
+    }
+    return 1;
+  }
   int64_t directions() const { return bidirectional ? 2 : 1; }
   int64_t out_size() const { return proj_size > 0 ? proj_size : hidden_size; }
   int64_t layer_input(int64_t k) const { return k == 0 ? input_size : directions() * out_size(); }
@@ -79,6 +106,7 @@ struct Resolved {
     if (!bias) s += ", bias=False";
     if (bidirectional) s += ", bidirectional=True";
     if (proj_size) s += ", proj_size=" + std::to_string(proj_size);
+    if (module == PyTorchModule::RNN && nonlinearity != "tanh") s += ", nonlinearity='" + nonlinearity + "'";
     return s + ")";
   }
   PyTorchRNNDescription description() const {
@@ -92,12 +120,18 @@ struct Resolved {
     d.bidirectional = bidirectional;
     d.proj_size = proj_size;
     d.prefix = prefix;
+    if (module == PyTorchModule::RNN) d.nonlinearity = nonlinearity;
     return d;
   }
 };
 
 [[noreturn]] void fail(const detail::TensorFile& f, const std::string& what) {
   throw FormatError("PyTorch file " + f.where() + ": " + what);
+}
+
+// An invalid description (ConfigError), naming the file it was given for.
+[[noreturn]] void bad_description(const detail::TensorFile& f, const std::string& what) {
+  throw ConfigError("PyTorch description for " + f.where() + ": " + what);
 }
 
 std::string bool_text(bool b) { return b ? "True" : "False"; }
@@ -122,8 +156,8 @@ std::string choose_prefix(const detail::TensorFile& f, const PyTorchRNNDescripti
   if (prefixes.empty()) {
     std::string some;
     for (size_t k = 0; k < f.tensors().size() && k < 8; ++k) some += (k ? ", " : "") + f.tensors()[k].first;
-    fail(f,
-         "no nn.LSTM / nn.GRU weights (no key ending in 'weight_ih_l0'); tensors: " + (some.empty() ? "none" : some));
+    fail(f, "no nn.LSTM / nn.GRU / nn.RNN weights (no key ending in 'weight_ih_l0'); tensors: " +
+                (some.empty() ? "none" : some));
   }
   if (prefixes.size() > 1) {
     std::string list;
@@ -163,11 +197,12 @@ Resolved resolve(const detail::TensorFile& f, const PyTorchRNNDescription& d) {
   bool any_reverse = false;
   for (const auto& [name, t] : f.tensors()) {
     if (name.rfind(r.prefix, 0) != 0) continue;
-    Param p;
-    int64_t layer;
-    int dir;
+    Param p = Param::weight_ih;  // initialised for GCC's -Wmaybe-uninitialized; parse_key sets all three
+    int64_t layer = 0;
+    int dir = 0;
     if (!parse_key(name.substr(r.prefix.size()), p, layer, dir))
-      fail(f, "unexpected tensor '" + name + "' under prefix '" + r.prefix + "' (not an nn.LSTM / nn.GRU parameter)");
+      fail(f, "unexpected tensor '" + name + "' under prefix '" + r.prefix +
+                  "' (not an nn.LSTM / nn.GRU / nn.RNN parameter)");
     found[{p, layer, dir}] = name;
     max_layer = std::max(max_layer, layer);
     any_reverse = any_reverse || dir == 1;
@@ -178,7 +213,7 @@ Resolved resolve(const detail::TensorFile& f, const PyTorchRNNDescription& d) {
   r.num_layers = max_layer + 1;
   if (d.num_layers) {
     if (*d.num_layers < 1 || *d.num_layers > kMaxLayers)
-      throw ConfigError("PyTorch description: num_layers must be in [1, 1000], got " + std::to_string(*d.num_layers));
+      bad_description(f, "num_layers must be in [1, 1000], got " + std::to_string(*d.num_layers));
     if (*d.num_layers > r.num_layers)
       fail(f, "missing tensor '" + r.key(Param::weight_ih, r.num_layers, 0) +
                   "' (description says num_layers=" + std::to_string(*d.num_layers) + ")");
@@ -230,11 +265,17 @@ Resolved resolve(const detail::TensorFile& f, const PyTorchRNNDescription& d) {
 
   // Module, hidden size and projection (spec §4.4 step 3).
   if (d.proj_size && *d.proj_size < 0)
-    throw ConfigError("PyTorch description: proj_size must be >= 0, got " + std::to_string(*d.proj_size));
-  if (d.module == PyTorchModule::GRU && d.proj_size.value_or(0) > 0)
-    throw ConfigError("PyTorch description: proj_size is an nn.LSTM option, not nn.GRU");
+    bad_description(f, "proj_size must be >= 0, got " + std::to_string(*d.proj_size));
+  if (d.module && *d.module != PyTorchModule::LSTM && d.proj_size.value_or(0) > 0)
+    bad_description(f, "proj_size is an nn.LSTM option, not nn." + to_string(*d.module) +
+                           " (got proj_size=" + std::to_string(*d.proj_size) + ")");
+  if (d.nonlinearity && *d.nonlinearity != "tanh" && *d.nonlinearity != "relu")
+    bad_description(f, "nonlinearity must be 'tanh' or 'relu' (nn.RNN), got '" + *d.nonlinearity + "'");
+  if (d.module && *d.module != PyTorchModule::RNN && d.nonlinearity)
+    bad_description(f, "nonlinearity is an nn.RNN option, not nn." + to_string(*d.module) + " (got nonlinearity='" +
+                           *d.nonlinearity + "')");
   if (has_proj) {
-    if (d.module == PyTorchModule::GRU)
+    if (d.module && *d.module != PyTorchModule::LSTM)
       fail(f, "unexpected tensor '" + r.key(Param::weight_hr, 0, 0) + "' (only nn.LSTM with proj_size has it)");
     if (d.proj_size && *d.proj_size == 0)
       fail(f, "unexpected tensor '" + r.key(Param::weight_hr, 0, 0) + "' (description says proj_size=0)");
@@ -255,16 +296,22 @@ Resolved resolve(const detail::TensorFile& f, const PyTorchRNNDescription& d) {
     } else if (s[0] == 3 * s[1]) {
       r.module = PyTorchModule::GRU;
     } else if (s[0] == s[1]) {
-      throw ConfigError("PyTorch file " + f.where() + ": tensor '" + r.key(Param::weight_hh, 0, 0) + "' has shape " +
-                        to_string(s) + ", which is nn.RNN; rnnx reads nn.LSTM and nn.GRU weights only");
+      r.module = PyTorchModule::RNN;
     } else {
       fail(f, "tensor '" + r.key(Param::weight_hh, 0, 0) + "' has shape " + to_string(s) +
-                  ": rows are neither 4 (nn.LSTM) nor 3 (nn.GRU) times the columns");
+                  ", expected rows = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN) times the columns");
     }
   }
-  if (r.hidden_size < 1) throw ConfigError("PyTorch description: hidden_size must be >= 1");
+  if (r.module == PyTorchModule::RNN) {
+    r.nonlinearity = d.nonlinearity.value_or("tanh");  // not in the file (spec §4.4 step 5)
+  } else if (d.nonlinearity) {
+    bad_description(f, "nonlinearity='" + *d.nonlinearity + "' is an nn.RNN option, but the weights are nn." +
+                           to_string(r.module) + " (tensor '" + r.key(Param::weight_hh, 0, 0) + "' has shape " +
+                           to_string(shape_of(Param::weight_hh, 0, 0)) + ", nn.RNN's is square)");
+  }
+  if (r.hidden_size < 1) bad_description(f, "hidden_size must be >= 1, got " + std::to_string(r.hidden_size));
   r.input_size = d.input_size.value_or(need_rank2(Param::weight_ih)[1]);
-  if (r.input_size < 1) throw ConfigError("PyTorch description: input_size must be >= 1");
+  if (r.input_size < 1) bad_description(f, "input_size must be >= 1, got " + std::to_string(r.input_size));
 
   // Every shape (spec §4.1), and float dtypes.
   const int64_t gh = r.gates() * r.hidden_size;
@@ -337,15 +384,18 @@ std::vector<Tensor<T>> direction_weights(const detail::TensorFile& f, const Reso
     out.push_back(std::move(kernel));
     out.push_back(std::move(bias));
     out.push_back(std::move(projection));
-  } else if (r.module == PyTorchModule::LSTM) {
-    const Perm perm = keras_lstm_perm();
-    Tensor<T> kernel(keras::lstm_kernel_shape(in, h)), recurrent(keras::lstm_recurrent_kernel_shape(h));
+  } else if (r.module == PyTorchModule::LSTM || r.module == PyTorchModule::RNN) {
+    // Keras LSTM / SimpleRNN: kernel, recurrent_kernel, bias = bias_ih + bias_hh.
+    const bool lstm = r.module == PyTorchModule::LSTM;
+    const Perm perm = lstm ? keras_lstm_perm() : simple_rnn_perm();
+    Tensor<T> kernel(lstm ? keras::lstm_kernel_shape(in, h) : keras::simple_rnn_kernel_shape(in, h));
+    Tensor<T> recurrent(lstm ? keras::lstm_recurrent_kernel_shape(h) : keras::simple_rnn_recurrent_kernel_shape(h));
     put_transposed(w_ih, perm, h, kernel, 0);
     put_transposed(w_hh, perm, h, recurrent, 0);
     out.push_back(std::move(kernel));
     out.push_back(std::move(recurrent));
     if (r.bias) {
-      Tensor<T> bias(keras::lstm_bias_shape(h));
+      Tensor<T> bias(lstm ? keras::lstm_bias_shape(h) : keras::simple_rnn_bias_shape(h));
       put_bias(b_ih, &b_hh, perm, h, bias, 0);  // one rounding of the sum (spec §4.5)
       out.push_back(std::move(bias));
     }
@@ -388,6 +438,14 @@ std::unique_ptr<RNN<T>> make_direction(const Resolved& r, bool backwards) {
     static_cast<RNNOptions&>(o) = ro;
     return std::make_unique<LSTM<T>>(o, "lstm");
   }
+  if (r.module == PyTorchModule::RNN) {
+    SimpleRNNOptions o;
+    o.units = r.hidden_size;
+    o.use_bias = r.bias;
+    o.activation = Activation::from_name(r.nonlinearity);  // "tanh" / "relu": Keras names too
+    static_cast<RNNOptions&>(o) = ro;
+    return std::make_unique<SimpleRNN<T>>(o, "simple_rnn");
+  }
   GRUOptions o;
   o.units = r.hidden_size;
   o.use_bias = r.bias;
@@ -399,14 +457,17 @@ std::unique_ptr<RNN<T>> make_direction(const Resolved& r, bool backwards) {
 // Indices of h and c among one direction's returned states.
 int state_count(const Resolved& r) { return r.module == PyTorchModule::LSTM ? 2 : 1; }
 int h_state(const Resolved& r) {
-  if (r.module == PyTorchModule::GRU) return 0;
+  if (r.module != PyTorchModule::LSTM) return 0;
   return r.proj_size > 0 ? keras::kTF1LSTMStateH : keras::kLSTMStateH;
 }
 int c_state(const Resolved& r) { return r.proj_size > 0 ? keras::kTF1LSTMStateC : keras::kLSTMStateC; }
 
 template <class T>
 std::unique_ptr<Model<T>> build_model(const detail::TensorFile& f, const Resolved& r) {
-  auto model = std::make_unique<Model<T>>(r.module == PyTorchModule::LSTM ? "pytorch_lstm" : "pytorch_gru");
+  std::string name = to_string(r.module);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto model = std::make_unique<Model<T>>("pytorch_" + name);
   ModelTensor cur = model->input({-1, -1, r.input_size}, "input");
   const int64_t dl = r.directions() * r.num_layers;
   std::vector<ModelTensor> h_n(static_cast<size_t>(dl)), c_n(static_cast<size_t>(dl));

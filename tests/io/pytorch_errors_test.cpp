@@ -101,8 +101,9 @@ Bytes safetensors(const std::vector<Spec>& specs) {
   return with_header(header + "}", data);
 }
 
-// nn.LSTM(5, 7) / nn.GRU(5, 7) tensors, layers l0..l{n-1}, optionally bidirectional.
-std::vector<Spec> rnn_specs(int64_t gates, int layers = 1, bool bidirectional = false, int64_t in = 5, int64_t h = 7) {
+// nn.LSTM(5, 7) / nn.GRU(5, 7) / nn.RNN(5, 7) tensors (gates 4 / 3 / 1), layers l0..l{n-1}, optionally bidirectional.
+std::vector<Spec> rnn_specs(int64_t gates, int layers = 1, bool bidirectional = false, int64_t in = 5, int64_t h = 7,
+                            bool bias = true) {
   std::vector<Spec> out;
   for (int k = 0; k < layers; ++k)
     for (int d = 0; d < (bidirectional ? 2 : 1); ++d) {
@@ -110,6 +111,7 @@ std::vector<Spec> rnn_specs(int64_t gates, int layers = 1, bool bidirectional = 
       const int64_t ik = k == 0 ? in : (bidirectional ? 2 : 1) * h;
       out.push_back({"weight_ih" + sfx, {gates * h, ik}});
       out.push_back({"weight_hh" + sfx, {gates * h, h}});
+      if (!bias) continue;
       out.push_back({"bias_ih" + sfx, {gates * h}});
       out.push_back({"bias_hh" + sfx, {gates * h}});
     }
@@ -201,6 +203,16 @@ TEST(PyTorchErrors, CraftedFilesLoad) {
     const auto y = predict_pytorch_rnn(*m, r, Tensor<float>({4, 2, 5}, 0.5f));
     EXPECT_EQ(y.output.shape(), (Shape{4, 2, 14}));
     EXPECT_EQ(y.h_n.shape(), (Shape{4, 2, 7}));
+  }
+  for (const Bytes& f : {safetensors(rnn_specs(1, 2, true)), torch_file(rnn_specs(1, 2, true, 5, 7, false))}) {
+    const auto r = describe_pytorch_rnn_in_memory(f);
+    EXPECT_EQ(*r.module, PyTorchModule::RNN);
+    EXPECT_EQ(*r.nonlinearity, "tanh");
+    auto m = load(f);
+    const auto y = predict_pytorch_rnn(*m, r, Tensor<float>({4, 2, 5}, 0.5f));
+    EXPECT_EQ(y.output.shape(), (Shape{4, 2, 14}));
+    EXPECT_EQ(y.h_n.shape(), (Shape{4, 2, 7}));
+    EXPECT_EQ(y.c_n.size(), 0);
   }
 }
 
@@ -296,7 +308,103 @@ TEST(PyTorchErrors, SafetensorsWrongShapes) {
   EXPECT_ERROR(FormatError, load(safetensors(s)), "tensor 'bias_hh_l0' has shape [27], expected [28]");
   s = rnn_specs(4);
   s[1].shape = {20, 7};
-  EXPECT_ERROR(FormatError, load(safetensors(s)), "rows are neither 4 (nn.LSTM) nor 3 (nn.GRU) times the columns");
+  EXPECT_ERROR(FormatError, load(safetensors(s)),
+               "tensor 'weight_hh_l0' has shape [20, 7], expected rows = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN) times "
+               "the columns");
+}
+
+// nn.RNN tensors that contradict each other or the description (one gate block: (H, Ik), (H, H), (H)).
+TEST(PyTorchErrors, RnnWrongShapes) {
+  std::vector<Spec> s = rnn_specs(1, 2, true);
+  s[8].shape = {7, 7};  // weight_ih_l1 takes both directions' outputs of layer 0
+  EXPECT_ERROR(FormatError, load(safetensors(s)),
+               "PyTorch file t: tensor 'weight_ih_l1' has shape [7, 7], expected [7, 14] for nn.RNN(input_size=5, "
+               "hidden_size=7, num_layers=2, bidirectional=True)");
+  s = rnn_specs(1, 1, true);
+  s[5].shape = {7, 6};  // weight_hh_l0_reverse
+  EXPECT_ERROR(FormatError, load(torch_file(s)),
+               "tensor 'weight_hh_l0_reverse' has shape [7, 6], expected [7, 7] for nn.RNN(input_size=5, "
+               "hidden_size=7, num_layers=1, bidirectional=True)");
+  s = rnn_specs(1);
+  s[3].shape = {6};
+  PyTorchRNNDescription d;
+  d.nonlinearity = "relu";  // named in the module text, as it is not the default
+  EXPECT_ERROR(FormatError, load(safetensors(s), d),
+               "tensor 'bias_hh_l0' has shape [6], expected [7] for nn.RNN(input_size=5, hidden_size=7, "
+               "num_layers=1, nonlinearity='relu')");
+  s = rnn_specs(1);
+  s[0].shape = {7, 5, 1};
+  EXPECT_ERROR(FormatError, load(safetensors(s)),
+               "tensor 'weight_ih_l0' has shape [7, 5, 1], expected a non-empty matrix");
+  // The description decides the module; the file contradicts it.
+  d = {};
+  d.module = PyTorchModule::RNN;
+  EXPECT_ERROR(FormatError, load(safetensors(rnn_specs(3)), d),
+               "tensor 'weight_ih_l0' has shape [21, 5], expected [7, 5] for nn.RNN(input_size=5, hidden_size=7");
+  d.module = PyTorchModule::LSTM;
+  EXPECT_ERROR(FormatError, load(safetensors(rnn_specs(1)), d),
+               "tensor 'weight_ih_l0' has shape [7, 5], expected [28, 5] for nn.LSTM(input_size=5");
+  d = {};
+  d.hidden_size = 8;
+  EXPECT_ERROR(FormatError, load(torch_file(rnn_specs(1)), d),
+               "tensor 'weight_ih_l0' has shape [7, 5], expected [8, 5] for nn.RNN(input_size=5, hidden_size=8");
+  d = {};
+  d.bias = true;
+  EXPECT_ERROR(FormatError, load(safetensors(rnn_specs(1, 1, false, 5, 7, false)), d),
+               "missing tensor 'bias_ih_l0' (description says bias=True)");
+  s = rnn_specs(1, 2, true);
+  s.erase(s.begin() + 15);  // bias_hh_l1_reverse
+  EXPECT_ERROR(FormatError, load(safetensors(s)),
+               "missing tensor 'bias_hh_l1_reverse' (every layer and direction needs it, as bias_ih_l0 is present)");
+  s = rnn_specs(1);
+  s.push_back({"weight_hr_l0", {3, 7}});
+  d = {};
+  d.module = PyTorchModule::RNN;
+  EXPECT_ERROR(FormatError, load(safetensors(s), d),
+               "unexpected tensor 'weight_hr_l0' (only nn.LSTM with proj_size has it)");
+}
+
+// nn.RNN's nonlinearity is a description field: only "tanh" / "relu", only for nn.RNN.
+TEST(PyTorchErrors, RnnNonlinearity) {
+  PyTorchRNNDescription d;
+  for (const char* bad : {"sigmoid", "Tanh", "", "relu6"}) {
+    d.nonlinearity = bad;
+    EXPECT_ERROR(
+        ConfigError, load(safetensors(rnn_specs(1)), d),
+        "PyTorch description for t: nonlinearity must be 'tanh' or 'relu' (nn.RNN), got '" + std::string(bad) + "'");
+  }
+  // Given together with another module...
+  d.nonlinearity = "relu";
+  d.module = PyTorchModule::LSTM;
+  EXPECT_ERROR(ConfigError, load(safetensors(rnn_specs(4)), d),
+               "PyTorch description for t: nonlinearity is an nn.RNN option, not nn.LSTM (got nonlinearity='relu')");
+  d.module = PyTorchModule::GRU;
+  EXPECT_ERROR(ConfigError, describe_pytorch_rnn_in_memory(safetensors(rnn_specs(3)), d, "t"),
+               "nonlinearity is an nn.RNN option, not nn.GRU");
+  // ... or with weights that turn out to be another module.
+  d.module.reset();
+  EXPECT_ERROR(ConfigError, load(torch_file(rnn_specs(4)), d),
+               "PyTorch description for t: nonlinearity='relu' is an nn.RNN option, but the weights are nn.LSTM "
+               "(tensor 'weight_hh_l0' has shape [28, 7], nn.RNN's is square)");
+  std::vector<Spec> proj = rnn_specs(4);
+  proj[1].shape = {28, 3};
+  proj.push_back({"weight_hr_l0", {3, 7}});
+  EXPECT_ERROR(ConfigError, load(safetensors(proj), d), "but the weights are nn.LSTM");
+  // proj_size is an nn.LSTM option.
+  d = {};
+  d.module = PyTorchModule::RNN;
+  d.proj_size = 3;
+  EXPECT_ERROR(ConfigError, load(safetensors(rnn_specs(1)), d),
+               "PyTorch description for t: proj_size is an nn.LSTM option, not nn.RNN (got proj_size=3)");
+  // The resolved description round-trips: it is accepted back for every module.
+  for (int64_t gates : {1, 3, 4}) {
+    d = {};
+    if (gates == 1) d.nonlinearity = "relu";
+    const Bytes f = safetensors(rnn_specs(gates, 2, true));
+    const PyTorchRNNDescription r = describe_pytorch_rnn_in_memory(f, d);
+    EXPECT_EQ(r.nonlinearity.has_value(), gates == 1);
+    EXPECT_NO_THROW(load(f, r));
+  }
 }
 
 // ---- state dict structure ----------------------------------------------------------------
@@ -355,10 +463,7 @@ TEST(PyTorchErrors, StateDictStructure) {
   EXPECT_EQ(*describe_pytorch_rnn_in_memory(safetensors(two), d).prefix, "enc.");
   d.prefix = "nope.";
   EXPECT_ERROR(FormatError, load(safetensors(two), d), "no tensor 'nope.weight_ih_l0'");
-  EXPECT_ERROR(FormatError, load(safetensors({{"w", {2}}})), "no nn.LSTM / nn.GRU weights");
-  // nn.RNN has a square weight_hh.
-  EXPECT_ERROR(ConfigError, load(safetensors(rnn_specs(1))),
-               "which is nn.RNN; rnnx reads nn.LSTM and nn.GRU weights only");
+  EXPECT_ERROR(FormatError, load(safetensors({{"w", {2}}})), "no nn.LSTM / nn.GRU / nn.RNN weights");
 }
 
 // ---- torch.save zip ----------------------------------------------------------------------

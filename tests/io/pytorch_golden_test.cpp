@@ -1,6 +1,6 @@
 // PyTorch goldens (tests/data/pytorch, made by python/oracle/torch_cases.py with torch):
-// every case's safetensors and torch.save files, loaded with an empty and with a full
-// description, must reproduce PyTorch's output, h_n and c_n to 1e-5.
+// every case's safetensors and torch.save files (nn.LSTM, nn.GRU, nn.RNN), loaded with an
+// empty and with a full description, must reproduce PyTorch's output, h_n and c_n to 1e-5.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,10 +11,13 @@
 #include <vector>
 
 #include "rnnx/core/error.h"
+#include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
 #include "rnnx/io/pytorch.h"
+#include "rnnx/io/save_model.h"
 #include "rnnx/layers/bidirectional.h"
 #include "rnnx/layers/gru.h"
+#include "rnnx/layers/simple_rnn.h"
 #include "support/close.h"
 
 namespace rnnx {
@@ -29,14 +32,36 @@ nlohmann::json manifest() {
   return nlohmann::json::parse(in);
 }
 
-PyTorchRNNDescription full_description(const nlohmann::json& c, const std::string& prefix) {
+PyTorchModule module_of(const nlohmann::json& c) {
+  const std::string m = c["module"];
+  if (m == "LSTM") return PyTorchModule::LSTM;
+  if (m == "GRU") return PyTorchModule::GRU;
+  if (m == "RNN") return PyTorchModule::RNN;
+  throw std::runtime_error("cases.json: unknown module '" + m + "'");
+}
+
+nlohmann::json case_named(const std::string& name) {
+  const nlohmann::json m = manifest();
+  for (const auto& c : m["cases"])
+    if (c["name"] == name) return c;
+  throw std::runtime_error("cases.json has no case '" + name + "'");
+}
+
+// What the file cannot tell: the I/O layout and nn.RNN's nonlinearity.
+PyTorchRNNDescription minimal_description(const nlohmann::json& c) {
   PyTorchRNNDescription d;
-  d.module = c["module"] == "LSTM" ? PyTorchModule::LSTM : PyTorchModule::GRU;
+  d.batch_first = c["batch_first"].get<bool>();
+  if (c.contains("nonlinearity")) d.nonlinearity = c["nonlinearity"].get<std::string>();
+  return d;
+}
+
+PyTorchRNNDescription full_description(const nlohmann::json& c, const std::string& prefix) {
+  PyTorchRNNDescription d = minimal_description(c);
+  d.module = module_of(c);
   d.input_size = c["input_size"].get<int64_t>();
   d.hidden_size = c["hidden_size"].get<int64_t>();
   d.num_layers = c["num_layers"].get<int64_t>();
   d.bias = c["bias"].get<bool>();
-  d.batch_first = c["batch_first"].get<bool>();
   d.bidirectional = c["bidirectional"].get<bool>();
   d.proj_size = c["proj_size"].get<int64_t>();
   d.prefix = prefix;
@@ -60,6 +85,20 @@ void expect_matches_pytorch(const std::string& file, const PyTorchRNNDescription
 TEST(PyTorchGolden, ManifestHasTheCases) {
   const auto m = manifest();
   EXPECT_GE(m["cases"].size(), 12u);
+  int rnn = 0, relu = 0, time_major = 0, nobias = 0, bi = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["module"] != "RNN") continue;
+    ++rnn;
+    relu += c["nonlinearity"] == "relu";
+    time_major += !c["batch_first"].get<bool>();
+    nobias += !c["bias"].get<bool>();
+    bi += c["bidirectional"].get<bool>() && c["num_layers"].get<int64_t>() > 1;
+  }
+  EXPECT_GE(rnn, 4);
+  EXPECT_GE(relu, 2);
+  EXPECT_GE(time_major, 1);
+  EXPECT_GE(nobias, 1);
+  EXPECT_GE(bi, 1);
   EXPECT_EQ(m["versions"]["torch"].get<std::string>().rfind("2.15.0", 0), 0u);
 }
 
@@ -71,8 +110,7 @@ TEST(PyTorchGolden, EveryFileMatchesPyTorchWithInferredDescription) {
     for (const auto& f : c["files"]) {
       const std::string file = kDir + f.get<std::string>();
       SCOPED_TRACE(file);
-      PyTorchRNNDescription d;  // everything inferred but the I/O layout
-      d.batch_first = c["batch_first"].get<bool>();
+      const PyTorchRNNDescription d = minimal_description(c);  // everything else inferred
       const PyTorchRNNDescription r = describe_pytorch_rnn(file, d);
       const bool pt = file.ends_with(".pt");
       EXPECT_EQ(r.prefix, c[pt ? "pt_prefix" : "safetensors_prefix"].get<std::string>());
@@ -83,8 +121,10 @@ TEST(PyTorchGolden, EveryFileMatchesPyTorchWithInferredDescription) {
       EXPECT_EQ(*r.bidirectional, c["bidirectional"].get<bool>());
       EXPECT_EQ(*r.bias, c["bias"].get<bool>());
       EXPECT_EQ(*r.proj_size, c["proj_size"].get<int64_t>());
+      EXPECT_EQ(r.nonlinearity, d.nonlinearity);  // set for nn.RNN only
       EXPECT_EQ(inspect_pytorch_file(file).format, pt ? "torch.save zip" : "safetensors");
       expect_matches_pytorch<float>(file, d, want);
+      expect_matches_pytorch<float>(file, r, want);  // the resolved description is accepted back
       ++checked;
     }
   }
@@ -112,35 +152,40 @@ TEST(PyTorchGolden, DoubleModelsMatchToo) {
   const nlohmann::json m = manifest();
   for (const auto& c : m["cases"]) {
     const std::string name = c["name"];
-    if (name != "lstm_f64_2l" && name != "lstm_proj_2l_bi" && name != "gru_2l_bi") continue;
+    if (name != "lstm_f64_2l" && name != "lstm_proj_2l_bi" && name != "gru_2l_bi" && name != "rnn_relu_2l_bi") continue;
     const auto want = read_npz(kDir + name + ".npz");
     for (const auto& f : c["files"]) {
       SCOPED_TRACE(f.get<std::string>());
-      PyTorchRNNDescription d;
-      d.batch_first = c["batch_first"].get<bool>();
-      expect_matches_pytorch<double>(kDir + f.get<std::string>(), d, want);
+      expect_matches_pytorch<double>(kDir + f.get<std::string>(), minimal_description(c), want);
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 6);
+  EXPECT_EQ(checked, 8);
+}
+
+// a[:, 0, :] of a 3-D tensor: the first batch entry of a time-major x / output, or of h_n / c_n.
+Tensor<float> first_batch_entry(const Tensor<float>& a) {
+  Tensor<float> out({a.dim(0), a.dim(2)});
+  for (int64_t i = 0; i < a.dim(0); ++i)
+    std::copy_n(a.data() + i * a.dim(1) * a.dim(2), a.dim(2), out.data() + i * a.dim(2));
+  return out;
 }
 
 TEST(PyTorchGolden, UnbatchedInputGivesUnbatchedResults) {
-  const std::string file = kDir + "lstm_2l_bi.safetensors";  // batch_first=False: x is (T, B, I)
-  const auto want = read_npz(kDir + "lstm_2l_bi.npz");
-  const PyTorchRNNDescription r = describe_pytorch_rnn(file);
-  auto model = load_pytorch_rnn<float>(file);
-  const Tensor<float> x = want.at("x").as<float>(), out = want.at("output").as<float>();
-  const int64_t t = x.dim(0), b = x.dim(1), in = x.dim(2), f = out.dim(2);
-  Tensor<float> x0({t, in}), out0({t, f});
-  for (int64_t s = 0; s < t; ++s) {
-    std::copy_n(x.data() + (s * b) * in, in, x0.data() + s * in);
-    std::copy_n(out.data() + (s * b) * f, f, out0.data() + s * f);
+  // batch_first=False cases: x is (T, B, I), so x[:, 0] is one unbatched sequence (T, I).
+  for (const std::string file : {"lstm_2l_bi.safetensors", "rnn_tanh_2l.pt"}) {
+    SCOPED_TRACE(file);
+    const auto want = read_npz(kDir + file.substr(0, file.find('.')) + ".npz");
+    const PyTorchRNNDescription r = describe_pytorch_rnn(kDir + file);
+    auto model = load_pytorch_rnn<float>(kDir + file);
+    const auto y = predict_pytorch_rnn(*model, r, first_batch_entry(want.at("x").as<float>()));
+    EXPECT_TRUE(testing::all_close(y.output, first_batch_entry(want.at("output").as<float>()), kTol, "output"));
+    EXPECT_TRUE(testing::all_close(y.h_n, first_batch_entry(want.at("h_n").as<float>()), kTol, "h_n"));  // (D*L, H)
+    if (want.count("c_n"))
+      EXPECT_TRUE(testing::all_close(y.c_n, first_batch_entry(want.at("c_n").as<float>()), kTol, "c_n"));
+    else
+      EXPECT_EQ(y.c_n.size(), 0);
   }
-  const auto y = predict_pytorch_rnn(*model, r, x0);
-  EXPECT_TRUE(testing::all_close(y.output, out0, kTol, "output"));
-  EXPECT_EQ(y.h_n.shape(), (Shape{4, 7}));
-  EXPECT_EQ(y.c_n.shape(), (Shape{4, 7}));
 }
 
 // The model's own outputs: [output, h_n parts..., c_n parts...] in PyTorch's k*D + d order.
@@ -192,6 +237,79 @@ TEST(PyTorchGolden, GoldenComparisonCatchesGruMappingMistakes) {
     gru.set_weights(w);
     const auto y = predict_pytorch_rnn(*model, r, want.at("x").as<float>());
     EXPECT_FALSE(testing::all_close(y.output, y_want, {1e-3, 0.0}, "output")) << "mistake " << mistake;
+  }
+}
+
+// nn.RNN -> SimpleRNN layers with the description's nonlinearity; no c_n anywhere.
+TEST(PyTorchGolden, RnnMapsToSimpleRnnLayers) {
+  const std::string file = kDir + "rnn_relu_2l_bi.pt";
+  PyTorchRNNDescription d;
+  d.batch_first = true;
+  d.nonlinearity = "relu";
+  const PyTorchRNNDescription r = describe_pytorch_rnn(file, d);
+  EXPECT_EQ(*r.module, PyTorchModule::RNN);
+  EXPECT_EQ(to_string(*r.module), "RNN");
+  EXPECT_EQ(*r.nonlinearity, "relu");
+  auto model = load_pytorch_rnn<float>(file, d);
+  EXPECT_EQ(model->name(), "pytorch_rnn");
+  int simple = 0;
+  for (const auto& layer : model->layers()) {
+    auto* bi = dynamic_cast<Bidirectional<float>*>(layer.get());
+    if (!bi) continue;
+    for (RNN<float>* dir : {&bi->forward_layer(), &bi->backward_layer()}) {
+      auto* rnn = dynamic_cast<SimpleRNN<float>*>(dir);
+      ASSERT_NE(rnn, nullptr) << dir->class_name();
+      EXPECT_EQ(rnn->options().activation.kind, ActivationKind::relu);
+      EXPECT_TRUE(rnn->options().use_bias);
+      EXPECT_EQ(rnn->get_weights().size(), 3u);  // kernel, recurrent_kernel, bias = b_ih + b_hh
+      ++simple;
+    }
+  }
+  EXPECT_EQ(simple, 4);
+  const auto want = read_npz(kDir + "rnn_relu_2l_bi.npz");
+  const Tensor<float> x = want.at("x").as<float>();
+  EXPECT_EQ(model->predict({x}).size(), 1u + 4u);  // output, h_n x 4, no c_n
+  const auto y = predict_pytorch_rnn(*model, r, x);
+  EXPECT_EQ(y.h_n.shape(), (Shape{4, 3, 7}));
+  EXPECT_EQ(y.c_n.size(), 0);
+  // Without a bias: use_bias=False, two weights; tanh is the default nonlinearity.
+  const PyTorchRNNDescription t = describe_pytorch_rnn(kDir + "rnn_tanh_1l.safetensors");
+  EXPECT_EQ(*t.nonlinearity, "tanh");
+  auto nobias = load_pytorch_rnn<float>(kDir + "rnn_relu_nobias.safetensors", d);
+  auto& rnn = dynamic_cast<SimpleRNN<float>&>(*nobias->layer("simple_rnn"));
+  EXPECT_FALSE(rnn.options().use_bias);
+  EXPECT_EQ(rnn.get_weights().size(), 2u);
+}
+
+// Negative control: the nonlinearity is not in the file, and the goldens notice a wrong one.
+TEST(PyTorchGolden, GoldenComparisonCatchesWrongRnnNonlinearity) {
+  for (const char* name : {"rnn_relu_2l_bi", "rnn_tanh_2l"}) {
+    SCOPED_TRACE(name);
+    const nlohmann::json c = case_named(name);
+    PyTorchRNNDescription d = minimal_description(c);
+    d.nonlinearity = *d.nonlinearity == "relu" ? "tanh" : "relu";
+    const std::string file = kDir + name + ".safetensors";
+    const auto want = read_npz(kDir + name + ".npz");
+    auto model = load_pytorch_rnn<float>(file, d);
+    const auto y = predict_pytorch_rnn(*model, describe_pytorch_rnn(file, d), want.at("x").as<float>());
+    EXPECT_FALSE(testing::all_close(y.output, want.at("output").as<float>(), {1e-3, 0.0}, "output"));
+  }
+}
+
+// What `rnnx convert weights.pt model.keras` does: the SimpleRNN model saves as a .keras
+// file that loads back and still matches PyTorch (relu included).
+TEST(PyTorchGolden, RnnModelsSaveAsKerasFiles) {
+  for (const char* name : {"rnn_relu_2l_bi", "rnn_tanh_2l"}) {
+    SCOPED_TRACE(name);
+    const nlohmann::json c = case_named(name);
+    const std::string file = kDir + name + ".pt";
+    const PyTorchRNNDescription r = describe_pytorch_rnn(file, minimal_description(c));
+    auto model = load_pytorch_rnn<float>(file, r);
+    auto back = load_model_from_memory<float>(save_model_to_memory(*model));
+    const auto want = read_npz(kDir + std::string(name) + ".npz");
+    const auto y = predict_pytorch_rnn(*back, r, want.at("x").as<float>());
+    EXPECT_TRUE(testing::all_close(y.output, want.at("output").as<float>(), kTol, "output"));
+    EXPECT_TRUE(testing::all_close(y.h_n, want.at("h_n").as<float>(), kTol, "h_n"));
   }
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Reading PyTorch nn.LSTM / nn.GRU weights (spec pytorch-files.md; mapping keras-recurrent.md §7).
+// Reading PyTorch nn.LSTM / nn.GRU / nn.RNN weights (spec pytorch-files.md; mapping keras-recurrent.md §7).
 //
 //   rnnx::PyTorchRNNDescription d;            // every field optional: inferred from the file
 //   d.batch_first = true;                     // (batch_first only decides the layout below)
@@ -7,6 +7,7 @@
 //   auto r = rnnx::describe_pytorch_rnn("lstm.safetensors", d);        // everything resolved
 //   rnnx::PyTorchRNNOutputs<float> y = rnnx::predict_pytorch_rnn(*model, r, x);  // x as torch takes it
 //   // y.output, y.h_n, y.c_n have PyTorch's shapes and values
+//   d.nonlinearity = "relu";                  // nn.RNN only: not stored in files, "tanh" if unset
 //
 // Files: safetensors (safetensors.torch.save_file(model.state_dict(), path)) and
 // torch.save(state_dict, path) zip files (PyTorch >= 1.6 default format, pickle protocol 2-5;
@@ -26,6 +27,10 @@
 //    use_bias=False.
 //  - nn.GRU -> Keras GRU(reset_after=True): blocks r,z,n reordered to Keras z,r,h, both
 //    biases kept as bias (2, 3U) (row 0 input, row 1 recurrent; not summed).
+//  - nn.RNN -> Keras SimpleRNN(activation = nonlinearity, tanh or relu): kernel = weight_ihᵀ,
+//    recurrent_kernel = weight_hhᵀ, bias = bias_ih + bias_hh; bias=False -> use_bias=False.
+//    The nonlinearity is not in the state_dict: it comes from the description ("tanh",
+//    PyTorch's default, when unset).
 //  - nn.LSTM with proj_size P: there is no Keras LSTM with a projection. It maps exactly to
 //    RNN(TF1LSTMCell(num_units=H, num_proj=P, forget_bias=0)): kernel (I+P, 4H) =
 //    [weight_ihᵀ; weight_hhᵀ] with blocks reordered i,f,g,o -> i,j,f,o, bias = bias_ih +
@@ -43,7 +48,7 @@
 // batch_first says; unknown batch and steps), outputs in PyTorch's order:
 //   0                 output   [batch, steps, D*Hout]      (D = 2 if bidirectional, Hout = P or H)
 //   1 .. D*L          h_n[k*D + d] for layer k, direction d (0 forward, 1 backward), [batch, Hout]
-//   D*L+1 .. 2*D*L    c_n[k*D + d] (LSTM only), [batch, H]
+//   D*L+1 .. 2*D*L    c_n[k*D + d] (LSTM only; nn.GRU and nn.RNN have no c_n), [batch, H]
 // predict_pytorch_rnn() does the layout work: transposes for batch_first=false, stacks the
 // states into h_n (D*L, batch, Hout) and c_n (D*L, batch, H). Dropout between layers is a
 // training-time option of PyTorch and does not apply.
@@ -52,15 +57,15 @@
 // exactly one RNN must be present unless `prefix` is given), num_layers (l0..l{n-1}, all
 // present), bidirectional (`_reverse` keys, for every layer or none), bias (bias_ih/hh for
 // every layer and direction or none), proj_size (weight_hr_l0 rows), hidden_size
-// (weight_hr cols, else weight_hh cols), the module (weight_hh rows = 4H: LSTM, 3H: GRU;
-// a square weight_hh is nn.RNN, not supported) and input_size (weight_ih_l0 cols). Given
-// fields must agree with the file.
+// (weight_hr cols, else weight_hh cols), the module (weight_hh rows = 4H: LSTM, 3H: GRU,
+// H (square): RNN) and input_size (weight_ih_l0 cols). Given fields must agree with the
+// file. The nn.RNN nonlinearity cannot be inferred (spec §4.4 step 5): unset means "tanh".
 //
 // Errors: FormatError for a malformed file, a missing or unexpected key under the prefix,
 // a tensor whose shape contradicts the description or the other tensors (naming the
 // tensor, the expected and the found shape), a non-float weight; ConfigError for invalid
-// descriptions (e.g. proj_size with GRU) and unsupported modules; IoError when the file
-// cannot be read.
+// descriptions (e.g. proj_size with GRU, a nonlinearity other than "tanh" / "relu", a
+// nonlinearity for an LSTM or GRU, given or inferred); IoError when the file cannot be read.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -74,13 +79,14 @@
 
 namespace rnnx {
 
-enum class PyTorchModule { LSTM, GRU };
+enum class PyTorchModule { LSTM, GRU, RNN };
 
-// "LSTM" / "GRU".
+// "LSTM" / "GRU" / "RNN".
 std::string to_string(PyTorchModule module);
 
-// The nn.LSTM / nn.GRU constructor arguments that matter (PyTorch names). Unset fields are
-// inferred from the file; describe_pytorch_rnn() returns them all set.
+// The nn.LSTM / nn.GRU / nn.RNN constructor arguments that matter (PyTorch names). Unset
+// fields are inferred from the file; describe_pytorch_rnn() returns them all set (but
+// nonlinearity, which it sets for nn.RNN only).
 struct PyTorchRNNDescription {
   std::optional<PyTorchModule> module;
   std::optional<int64_t> input_size;
@@ -90,6 +96,9 @@ struct PyTorchRNNDescription {
   std::optional<bool> batch_first;  // not stored in files; unset means false (PyTorch's default)
   std::optional<bool> bidirectional;
   std::optional<int64_t> proj_size;  // 0 = none (LSTM only)
+  // nn.RNN's nonlinearity, "tanh" (the default when unset) or "relu"; not stored in files.
+  // Must stay unset for nn.LSTM / nn.GRU.
+  std::optional<std::string> nonlinearity;
   // Key prefix of the module's tensors ("" for model.state_dict() of the RNN itself,
   // "encoder." for a submodule, "model_state_dict.encoder." inside a checkpoint dict; a
   // missing trailing '.' is added).
@@ -132,7 +141,7 @@ std::unique_ptr<Model<T>> load_pytorch_rnn_from_memory(std::span<const uint8_t> 
                                                        const std::string& where = "<memory>");
 
 // PyTorch's results: output (batch_first ? [B, T, D*Hout] : [T, B, D*Hout]), h_n
-// [D*L, B, Hout], c_n [D*L, B, H] (empty for GRU). Unbatched input [T, I] gives [T, D*Hout],
+// [D*L, B, Hout], c_n [D*L, B, H] (empty for GRU and RNN). Unbatched input [T, I] gives [T, D*Hout],
 // [D*L, Hout], [D*L, H], as PyTorch does.
 template <class T>
 struct PyTorchRNNOutputs {
