@@ -12,6 +12,9 @@ Options:
     --training-out DIR output directory of the `training` family (default: tests/data/training)
     --files-out DIR    output directory of the `files` family (default: tests/data/files)
     --only FAM[,FAM]   only generate these families (does NOT wipe the other families)
+                       (`struct_files`: only the nested input/output model files of
+                       python/oracle/struct_file_cases.py, written into --files-out without
+                       wiping it; `files` writes them too)
 The `training` family (python/oracle/training_cases.py) writes its own folder, flat,
 with its own README.md; so does the `files` family (python/oracle/file_cases.py: Keras
 model files, --files-out DIR, default tests/data/files); every other family writes
@@ -62,7 +65,7 @@ def main():
 
     from oracle import common, runner
     from oracle import k3_rnn, k3_models, tfk_cases, training_cases
-    from oracle import file_cases
+    from oracle import file_cases, struct_file_cases
     from oracle import time_major_cases
     common.VERSIONS.update(keras=keras.__version__, tensorflow=tf.__version__,
                            tf_keras=tf_keras.__version__)
@@ -84,6 +87,7 @@ def main():
         ("time_major", time_major_cases.time_major_cases),
         (training_cases.FAMILY, training_cases.training_cases),
         (file_cases.FAMILY, None),  # writes model files, not Golden cases (below)
+        ("struct_files", None),  # a part of `files` that can be rewritten alone (below)
     ]
     only = [f for f in args.only.split(",") if f]
     unknown = set(only) - {f for f, _ in families}
@@ -94,7 +98,7 @@ def main():
     training_root = os.path.abspath(args.training_out)
     if only:
         for f in only:
-            if f not in (training_cases.FAMILY, file_cases.FAMILY):
+            if f not in (training_cases.FAMILY, file_cases.FAMILY, "struct_files"):
                 shutil.rmtree(os.path.join(out_root, f), ignore_errors=True)
     else:
         shutil.rmtree(out_root, ignore_errors=True)
@@ -114,6 +118,12 @@ def main():
             files_root = os.path.abspath(args.files_out)
             shutil.rmtree(files_root, ignore_errors=True)
             counts[fam] = file_cases.generate(files_root, dict(common.VERSIONS))
+            print("%-14s %4d files  %6.1fs" % (fam, counts[fam], time.time() - t), flush=True)
+            continue
+        if fam == "struct_files":
+            if not only:
+                continue  # written by the `files` family
+            counts[fam] = struct_file_cases.generate(os.path.abspath(args.files_out), dict(common.VERSIONS))
             print("%-14s %4d files  %6.1fs" % (fam, counts[fam], time.time() - t), flush=True)
             continue
         goldens = fn()

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import k2_file_cases
 from . import nested_file_cases
+from . import struct_file_cases
 from . import runner as R
 from .common import write_npz
 
@@ -322,6 +323,7 @@ def generate(out_dir, versions):
     cases += _cudnn_cases(out_dir, versions)
     cases += k2_file_cases.generate(out_dir, _k2_entry)
     _broken_weights(out_dir)
+    struct_file_cases.generate(out_dir, versions)  # its own index, struct_cases.json
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"generator": "python/oracle/file_cases.py", "versions": versions, "cases": cases}, f, indent=1)
         f.write("\n")
@@ -462,6 +464,13 @@ deep, built without Input, with masks crossing it, with frozen inner layers; see
 `nested_seq.k3_ckptdeps.weights.h5` is the model.weights.h5 of `nested_seq.k3.keras` with
 every `layers` group renamed `_layer_checkpoint_dependencies` by h5py (the tf.keras
 2.13-era layout); Keras 3 loads it back to the same predictions.
+
+`struct_*` files hold Functional models whose inputs or outputs nest lists and dicts
+(`[out, [h1, c1], [h2, c2]]` from an RNN over stacked LSTM cells with return_state,
+`[a, [b, c]]`, `{{"z_out": a, "a_out": b}}`, dict and nested-list inputs); they have their own
+index, `struct_cases.json` (python/oracle/struct_file_cases.py, also written alone by
+`make_goldens.py --only struct_files`), whose npz files hold inputs and outputs in
+keras.tree.flatten order (dicts by sorted key).
 
 `cudnn.tfk.h5` holds tf_keras CuDNNLSTM / CuDNNGRU layers (cuDNN weight layouts); its
 predictions come from LSTM / GRU models into which tf_keras loaded (and converted) them.

@@ -61,11 +61,10 @@ def check_file(keras, path):
     inputs = [tv[f"input_{i}"] for i in range(len(tv.files)) if f"input_{i}" in tv.files]
     expected = [tv[f"output_{i}"] for i in range(len(tv.files)) if f"output_{i}" in tv.files]
     model = keras.models.load_model(path, compile=False)
-    feed = inputs if len(inputs) > 1 else inputs[0]
-    got = model(feed, training=False)
-    if not isinstance(got, (list, tuple)):
-        got = [got]
-    got = [np.asarray(g) for g in got]
+    # The test vector is flat (keras.tree.flatten order); nested / dict inputs and outputs
+    # are packed into and flattened from the model's structure.
+    feed = keras.tree.pack_sequence_as(model._inputs_struct, inputs)
+    got = [np.asarray(g) for g in keras.tree.flatten(model(feed, training=False))]
     rows = []
     ok = len(got) == len(expected)
     for i, (g, e) in enumerate(zip(got, expected)):

@@ -56,16 +56,64 @@ TensorKey key_from_triple(const Json& j, const std::string& context) {
 
 bool is_triple(const Json& j) { return j.is_array() && j.size() >= 3 && j[0].is_string(); }
 
-// model input_layers / output_layers: one triple (Keras 3, single tensor) or a list of them.
-std::vector<TensorKey> keys_from_io(const Json& j, const std::string& context) {
-  std::vector<TensorKey> out;
-  if (is_triple(j)) {
-    out.push_back(key_from_triple(j, context));
-    return out;
+// ---- model input_layers / output_layers
+//
+// Keras writes the nesting of the model's inputs / outputs (K3 models/functional.py
+// get_config map_tensors, functional_from_config; TFK get_network_config,
+// convert_inner_node_data): a leaf is a [layer, node_index, tensor_index] triple (tf_keras
+// allows a 4th entry), anything else nests as a list or a dict ({"y": [...], "z": [...]}).
+// The model's flat inputs / outputs are the leaves in keras.tree.flatten order: lists in
+// order, dicts by sorted key (Json objects iterate sorted). A single triple is a single
+// tensor (Keras 3); tf_keras wraps it in a list.
+constexpr int kMaxIoDepth = 64;
+
+bool is_leaf_like(const Json& j) { return j.is_array() && !j.empty() && j[0].is_string(); }
+
+void read_io(const Json& j, const std::string& context, const std::string& path, int depth,
+             std::vector<TensorKey>& keys, TensorStructure& s) {
+  const std::string where = context + path;
+  if (depth > kMaxIoDepth) throw ConfigError(where + ": nested deeper than " + std::to_string(kMaxIoDepth) + " levels");
+  if (is_leaf_like(j)) {
+    if (j.size() < 3 || j.size() > 4 || !j[1].is_number_integer() || !j[2].is_number_integer())
+      throw ConfigError(where + ": expected a [layer_name, node_index, tensor_index] triple, got " + dump(j));
+    keys.push_back(key_from_triple(j, where));
+    s.kind = TensorStructure::Kind::leaf;
+    return;
   }
-  if (!j.is_array()) throw ConfigError(context + ": expected a list of [layer, node, tensor], got " + dump(j));
-  for (const auto& e : j) out.push_back(key_from_triple(e, context));
-  return out;
+  if (j.is_array()) {
+    s.kind = TensorStructure::Kind::list;
+    s.items.resize(j.size());
+    for (size_t i = 0; i < j.size(); ++i)
+      read_io(j[i], context, path + "[" + std::to_string(i) + "]", depth + 1, keys, s.items[i]);
+    return;
+  }
+  if (j.is_object()) {
+    s.kind = TensorStructure::Kind::dict;
+    for (auto it = j.begin(); it != j.end(); ++it) {  // sorted keys: the flatten order
+      s.keys.push_back(it.key());
+      s.items.emplace_back();
+      read_io(it.value(), context, path + "['" + it.key() + "']", depth + 1, keys, s.items.back());
+    }
+    return;
+  }
+  throw ConfigError(
+      where + ": expected a [layer_name, node_index, tensor_index] triple, or a list or dict of them, got " + dump(j));
+}
+
+struct IoStructure {
+  std::vector<TensorKey> keys;  // flatten order
+  TensorStructure structure;
+};
+
+// `keras2`: tf_keras / Keras 2 wrap a single tensor in a list and unwrap any list holding
+// one tensor when they build the model (TFK Functional._init_graph_network), so such a list
+// is a single tensor.
+IoStructure io_structure(const Json& j, const std::string& context, bool keras2) {
+  IoStructure io;
+  read_io(j, context, "", 0, io.keys, io.structure);
+  if (io.keys.empty()) throw ConfigError(context + ": expected at least one tensor, got " + dump(j));
+  if (keras2 && io.structure.kind == TensorStructure::Kind::list && io.keys.size() == 1) io.structure = {};
+  return io;
 }
 
 // A Keras 3 serialized KerasTensor -> its keras_history.
@@ -82,25 +130,33 @@ TensorKey key_from_k3_tensor(const Json& j, const std::string& context) {
   return key_from_triple(*kh, context);
 }
 
-// A list of Keras 3 tensors (or a single one).
-std::vector<TensorKey> k3_tensor_list(const Json& j, const std::string& context) {
-  std::vector<TensorKey> out;
+// A Keras 3 tensor structure, flattened: a tensor, or lists (StackedRNNCells initial states
+// nest per cell) and dicts (a nested model called on a dict) of them, in keras.tree.flatten
+// order (dicts by sorted key).
+void k3_tensors_into(const Json& j, const std::string& context, int depth, std::vector<TensorKey>& out) {
   if (is_k3_tensor(j)) {
     out.push_back(key_from_k3_tensor(j, context));
-  } else if (j.is_array()) {
-    for (const auto& e : j) {
-      if (e.is_array()) {  // Keras 3 StackedRNNCells: initial states nested per cell
-        const auto inner = k3_tensor_list(e, context);
-        out.insert(out.end(), inner.begin(), inner.end());
-        continue;
-      }
-      if (!is_k3_tensor(e)) throw ConfigError(context + ": expected a tensor, got " + dump(e));
-      out.push_back(key_from_k3_tensor(e, context));
-    }
+  } else if (depth < 64 && (j.is_array() || j.is_object())) {
+    for (const auto& e : j) k3_tensors_into(e, context, depth + 1, out);
   } else {
-    throw ConfigError(context + ": expected a tensor or a list of tensors, got " + dump(j));
+    throw ConfigError(context + ": expected a tensor, or a list or dict of tensors, got " + dump(j));
   }
+}
+
+std::vector<TensorKey> k3_tensor_list(const Json& j, const std::string& context) {
+  std::vector<TensorKey> out;
+  k3_tensors_into(j, context, 0, out);
   return out;
+}
+
+// True for null and for lists / dicts of nulls only (Keras 3 records the masks of a call on
+// a dict as {"a": null, "b": null} when there are none).
+bool all_null(const Json& j) {
+  if (j.is_null()) return true;
+  if (is_k3_tensor(j) || !(j.is_array() || j.is_object())) return false;
+  for (const auto& e : j)
+    if (!all_null(e)) return false;
+  return true;
 }
 
 // tf_keras kwargs: tensors appear as [layer, node, tensor] triples.
@@ -143,7 +199,7 @@ void read_call_kwargs(const Json& kwargs, NodeSpec& spec, const std::string& con
     const std::string& k = it.key();
     const Json& v = it.value();
     if (k == "training") continue;  // the run mode decides
-    if (v.is_null()) continue;
+    if (all_null(v)) continue;
     if (k == "initial_state") {
       spec.options.initial_state = tensors(v, context + " initial_state");
     } else if (k == "constants") {
@@ -158,16 +214,31 @@ void read_call_kwargs(const Json& kwargs, NodeSpec& spec, const std::string& con
   }
 }
 
+// The [layer, node, tensor, kwargs] entries of a tf_keras node, flattened: the node mirrors
+// the call's first argument (TFK Node.serialize), a list of them, or a dict or nested list
+// for a nested model called on such a structure (keras.tree.flatten order, dicts by key).
+void tfk_entries_into(const Json& j, const std::string& context, int depth, std::vector<const Json*>& out) {
+  if (j.is_array() && !j.empty() && j[0].is_string()) {
+    out.push_back(&j);
+  } else if (depth < 64 && (j.is_array() || j.is_object()) && !j.empty()) {
+    for (const auto& e : j) tfk_entries_into(e, context, depth + 1, out);
+  } else {
+    throw ConfigError(context + ": expected a list of [layer, node_index, tensor_index, kwargs], got " + dump(j));
+  }
+}
+
 // One tf_keras / Keras 2 node: [[layer, node, tensor, kwargs], ...].
 template <class T>
 NodeSpec tfk_node(const Json& node, const Layer<T>& layer, int64_t num_constants, const std::string& context) {
-  if (!node.is_array() || node.empty())
+  if (!(node.is_array() || node.is_object()) || node.empty())
     throw ConfigError(context + ": expected a list of [layer, node_index, tensor_index, kwargs], got " + dump(node));
+  std::vector<const Json*> entries;
+  tfk_entries_into(node, context, 0, entries);
   NodeSpec spec;
   std::vector<TensorKey> tensors;
-  for (const auto& e : node) {
-    tensors.push_back(key_from_triple(e, context));
-    if (e.size() >= 4) read_call_kwargs(e[3], spec, context, tfk_tensor_list);
+  for (const Json* e : entries) {
+    tensors.push_back(key_from_triple(*e, context));
+    if (e->size() >= 4) read_call_kwargs((*e)[3], spec, context, tfk_tensor_list);
   }
   if (is_recurrent_layer(layer) && tensors.size() > 1) {
     // tf.keras RNN.__call__ packs [inputs, *initial_state, *constants] into one list.
@@ -184,6 +255,17 @@ NodeSpec tfk_node(const Json& node, const Layer<T>& layer, int64_t num_constants
   spec.options.pass_mask = true;
   spec.list_format = true;
   return spec;
+}
+
+// A tf_keras node that is a dict ({"input_name": [layer, node, tensor, kwargs], ...}: a
+// nested model called on a dict), told apart from a Keras 3 node {"args": [...], ...}.
+bool is_tfk_dict_node(const Json& node) {
+  if (!node.is_object() || node.empty()) return false;
+  const auto args = node.find("args");
+  if (args != node.end() && !(args->is_array() && !args->empty() && (*args)[0].is_string())) return false;
+  for (const auto& v : node)
+    if (!v.is_array() && !v.is_object()) return false;
+  return true;
 }
 
 // One Keras 3 node: {"args": [...], "kwargs": {...}}.
@@ -453,9 +535,11 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
     for (size_t n = 0; n < nodes->size(); ++n) {
       const Json& node = (*nodes)[n];
       const std::string nctx = nctx0 + " inbound node " + std::to_string(n);
-      // The node format (list or {"args", "kwargs"}) tells the writer apart, not the version.
-      specs.push_back(node.is_object() ? k3_node(node, nctx)
-                                       : tfk_node(node, *fb.layers[lname], num_constants_of(le), nctx));
+      // The node format ({"args", "kwargs"}, or a list / dict of [layer, node, tensor]) tells
+      // the writer apart, not the version.
+      specs.push_back(node.is_object() && !is_tfk_dict_node(node)
+                          ? k3_node(node, nctx)
+                          : tfk_node(node, *fb.layers[lname], num_constants_of(le), nctx));
     }
   }
   // Recorded masks must be what rnnx propagates; mask operations feed nothing else.
@@ -500,15 +584,18 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
   const Json* out = find_key(cfg, "output_layers");
   if (!in) mc.fail("input_layers", "is required");
   if (!out) mc.fail("output_layers", "is required");
-  auto out_keys = keys_from_io(*out, mc.where() + ": output_layers");
-  auto in_keys = keys_from_io(*in, mc.where() + ": input_layers");
-  for (auto& k : out_keys) {
+  const bool keras2 = v.major < 3;
+  IoStructure outs = io_structure(*out, mc.where() + ": output_layers", keras2);
+  IoStructure ins = io_structure(*in, mc.where() + ": input_layers", keras2);
+  for (auto& k : outs.keys) {
     check_not_mask_op(k, mc.where() + ": output_layers");
     fb.renumber(k, list_format, true, mc.where() + ": output_layers");
   }
-  for (auto& k : in_keys) fb.renumber(k, list_format, true, mc.where() + ": input_layers");
-  model->set_inputs(in_keys);
-  model->set_outputs(out_keys);
+  for (auto& k : ins.keys) fb.renumber(k, list_format, true, mc.where() + ": input_layers");
+  model->set_inputs(ins.keys);
+  model->set_outputs(outs.keys);
+  model->set_input_structure(std::move(ins.structure));
+  model->set_output_structure(std::move(outs.structure));
   for (const char* k : {"layers", "input_layers", "output_layers"}) mc.ignore(k);
   mc.check_all_used();
   return model;

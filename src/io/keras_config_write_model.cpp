@@ -39,6 +39,44 @@ struct MaskSource {
   }
 };
 
+// A flat list (input_layers / output_layers triples, or the tensors a nested model is called
+// on) nested as a model's structure (model/tensor_structure.h), the items at the leaves in
+// keras.tree.flatten order, as Keras 3 get_config writes them (dict keys sorted; Keras 3
+// flattens dicts in that order whatever the order).
+void nest_io_into(const J& flat, const TensorStructure& s, size_t& next, J& out, const std::string& where) {
+  switch (s.kind) {
+    case TensorStructure::Kind::leaf:
+      if (next >= flat.size())
+        throw ConfigError(where + ": the structure " + s.to_string() + " holds more than the " +
+                          std::to_string(flat.size()) + " tensors given");
+      out = flat[next++];
+      return;
+    case TensorStructure::Kind::list:
+      out = J::array();
+      for (const auto& item : s.items) {
+        J e;
+        nest_io_into(flat, item, next, e, where);
+        out.push_back(std::move(e));
+      }
+      return;
+    case TensorStructure::Kind::dict:
+      s.validate(where);
+      out = J::object();
+      for (size_t i = 0; i < s.items.size(); ++i) nest_io_into(flat, s.items[i], next, out[s.keys[i]], where);
+      return;
+  }
+}
+
+J nest_io(const J& flat, const TensorStructure& s, const std::string& where) {
+  J out;
+  size_t next = 0;
+  nest_io_into(flat, s, next, out, where);
+  if (next != flat.size())
+    throw ConfigError(where + ": the structure " + s.to_string() + " holds " + std::to_string(next) + " tensors, " +
+                      std::to_string(flat.size()) + " given");
+  return out;
+}
+
 template <class T>
 class GraphWriter {
  public:
@@ -151,7 +189,12 @@ class GraphWriter {
     const std::string where = where_of(*n.layer);
     if (!n.constants.empty()) throw ConfigError(where + ": is called with `constants`, which Keras 3 does not support");
     J args = J::array();
-    if (n.args.size() == 1) {
+    const auto* nested = dynamic_cast<const Model<T>*>(n.layer.get());
+    if (nested && nested->input_structure()) {  // a model called on a list / dict structure
+      J list = J::array();
+      for (const auto& t : n.args) list.push_back(tensor(t, arg_dtype(t)));
+      args.push_back(nest_io(list, *nested->input_structure(), where + ": call arguments"));
+    } else if (n.args.size() == 1) {
       args.push_back(tensor(n.args[0], arg_dtype(n.args[0])));
     } else {
       J list = J::array();
@@ -327,7 +370,7 @@ J functional_json(const Model<T>& model) {
     e["inbound_nodes"] = std::move(nodes);
     layers.push_back(std::move(e));
   }
-  auto io = [&](const std::vector<ModelTensor>& ts) {
+  auto io = [&](const std::vector<ModelTensor>& ts, const std::optional<TensorStructure>& structure, const char* what) {
     J list = J::array();
     for (const auto& t : ts) {
       const TensorKey k = g.key(t);
@@ -335,13 +378,14 @@ J functional_json(const Model<T>& model) {
       const int64_t first_call = producer && is_nested_functional(*producer->layer) ? 1 : 0;
       list.push_back(J::array({k.layer, k.node_index + first_call, k.tensor_index}));
     }
-    return ts.size() == 1 ? list[0] : list;
+    if (!structure) return ts.size() == 1 ? list[0] : list;
+    return nest_io(list, *structure, where_of(model) + ": " + what);
   };
   J config = {{"name", model.name()},
               {"trainable", true},
               {"layers", std::move(layers)},
-              {"input_layers", io(model.inputs())},
-              {"output_layers", io(model.outputs())}};
+              {"input_layers", io(model.inputs(), model.input_structure(), "input_layers")},
+              {"output_layers", io(model.outputs(), model.output_structure(), "output_layers")}};
   return J{{"module", "keras.src.models.functional"},
            {"class_name", "Functional"},
            {"config", std::move(config)},

@@ -253,6 +253,7 @@ void Model<T>::set_inputs(const std::vector<ModelTensor>& inputs) {
       throw ConfigError(this->where() + ": set_inputs: tensor of " + nodes_[static_cast<size_t>(t.node)].layer->name() +
                         " is not a model input (make inputs with input())");
   inputs_ = inputs;
+  input_structure_.reset();
   changed();
 }
 
@@ -269,6 +270,7 @@ void Model<T>::set_outputs(const std::vector<ModelTensor>& outputs) {
   if (outputs.empty()) throw ConfigError(this->where() + ": set_outputs needs at least one tensor");
   for (const auto& t : outputs) node_of(t, "set_outputs");
   outputs_ = outputs;
+  output_structure_.reset();
   changed();
 }
 
@@ -277,6 +279,27 @@ void Model<T>::set_outputs(const std::vector<TensorKey>& outputs) {
   std::vector<ModelTensor> ts;
   for (const auto& k : outputs) ts.push_back(tensor(k));
   set_outputs(ts);
+}
+
+template <class T>
+void Model<T>::set_input_structure(TensorStructure structure) {
+  structure.validate(this->where() + ": set_input_structure");
+  const size_t n = inputs().size();
+  if (structure.leaf_count() != n)
+    throw ConfigError(this->where() + ": set_input_structure: the structure " + structure.to_string() + " has " +
+                      std::to_string(structure.leaf_count()) + " tensors, the model has " + std::to_string(n) +
+                      " inputs");
+  input_structure_ = std::move(structure);
+}
+
+template <class T>
+void Model<T>::set_output_structure(TensorStructure structure) {
+  structure.validate(this->where() + ": set_output_structure");
+  if (structure.leaf_count() != outputs_.size())
+    throw ConfigError(this->where() + ": set_output_structure: the structure " + structure.to_string() + " has " +
+                      std::to_string(structure.leaf_count()) + " tensors, the model has " +
+                      std::to_string(outputs_.size()) + " outputs");
+  output_structure_ = std::move(structure);
 }
 
 // ---- introspection ---------------------------------------------------------------------------

@@ -70,6 +70,7 @@
 #include "rnnx/layers/input_layer.h"
 #include "rnnx/layers/layer.h"
 #include "rnnx/model/summary.h"
+#include "rnnx/model/tensor_structure.h"
 
 namespace rnnx {
 
@@ -153,6 +154,14 @@ class Model : public Layer<T> {
   void set_inputs(const std::vector<TensorKey>& inputs);
   void set_outputs(const std::vector<ModelTensor>& outputs);
   void set_outputs(const std::vector<TensorKey>& outputs);
+  // How Keras nests the inputs / outputs (tensor_structure.h; the loaders keep the config's
+  // input_layers / output_layers, the writer writes them back). Unset (nullopt) unless set;
+  // set_inputs / set_outputs unset it. Throws ConfigError when the structure's leaf count
+  // differs from the number of inputs / outputs.
+  void set_input_structure(TensorStructure structure);
+  void set_output_structure(TensorStructure structure);
+  const std::optional<TensorStructure>& input_structure() const { return input_structure_; }
+  const std::optional<TensorStructure>& output_structure() const { return output_structure_; }
 
   // ---- running ----------------------------------------------------------------------------
   // Runs the graph in inference mode. Throws ShapeError for a wrong number of inputs or an
@@ -237,6 +246,7 @@ class Model : public Layer<T> {
   std::vector<int64_t> input_nodes_;  // every InputLayer node, in creation order
   std::optional<std::vector<ModelTensor>> inputs_;
   std::vector<ModelTensor> outputs_;
+  std::optional<TensorStructure> input_structure_, output_structure_;
   std::vector<std::shared_ptr<Layer<T>>> registry_;     // distinct layers, order of first use
   std::unordered_map<const Layer<T>*, int64_t> calls_;  // layer -> number of nodes declared
   mutable std::shared_ptr<const Plan> plan_;            // derived; reset on every change
