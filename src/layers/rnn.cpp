@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "layers/call_tape.h"
+#include "layers/rnn_trace.h"
 #include "rnnx/core/error.h"
 #include "rnnx/kernels/kernels.h"
 
@@ -304,12 +305,16 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   step.dropout = dropout;
   step.scratch = scratch.data();
 
-  // Training keeps the states every step reads and the cell's tape, for all steps.
+  // Training keeps the states every step reads and the cell's tape, for all steps; an
+  // active trace (model/trace.h) keeps the states too and recomputes the rest afterwards.
   const bool training = in.mode == Mode::training;
+  Trace<T>* const trace = detail::active_trace<T>();
+  const bool keep_states = training || trace != nullptr;
   TapeEntry entry;
   std::vector<int64_t> tape_widths;
-  if (training) {
+  if (keep_states)
     for (int64_t size : state_sizes) entry.states.emplace_back(Shape{steps * batch, size});
+  if (training) {
     tape_widths = cell_->tape_widths();
     for (int64_t width : tape_widths) entry.cell_tape.emplace_back(Shape{steps * batch, width});
     step.tape.resize(tape_widths.size());
@@ -324,7 +329,7 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
       step.states[i] = cur[i].data();
       step.new_states[i] = next[i].data();
     }
-    if (training) {
+    if (keep_states) {
       for (size_t i = 0; i < n_states; ++i)
         kernels::copy_block<T>(batch, state_sizes[i], cur[i].data(), state_sizes[i],
                                entry.states[i].data() + t * batch * state_sizes[i], state_sizes[i]);
@@ -344,6 +349,13 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
                               out_size);
     }
     std::swap(cur, next);
+  }
+
+  if (trace != nullptr) {
+    detail::RecurrentCallView<T> view{batch, steps, features, in.mode, xt.data(), {}, {}, mask, dropout};
+    for (const Tensor<T>& st : entry.states) view.states_read.push_back(st.data());
+    for (const Tensor<T>& st : cur) view.final_states.push_back(st.data());
+    detail::record_recurrent_call(*trace, *this, view);
   }
 
   LayerOutputs<T> result;

@@ -1,13 +1,14 @@
-// rnnx: run, convert and check Keras recurrent models from the command line.
-//   rnnx predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz]
-//   rnnx convert IN OUT.keras [--with-test-vector INPUT.npy|INPUT.npz]
-//   rnnx verify MODEL [--test-vector V.npz] [--atol A] [--rtol R]
-//   rnnx summary MODEL
+// rnnx: train, evaluate, explain, run, convert and check Keras recurrent models from the
+// command line. Options are parsed by CLI11 (Debian libcli11-dev); every subcommand answers
+// --help. See cli.h for the conventions and exit codes.
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,66 +18,41 @@
 #include <string>
 
 #include "cli.h"
+#include "run_files.h"
 #include "rnnx/core/error.h"
 
 namespace {
 
-const char* const kUsage =
-    "usage: rnnx <command> [arguments]\n"
-    "\n"
-    "commands:\n"
-    "  predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz]\n"
-    "      run a model; .npz inputs are keyed by the model's input names; outputs are\n"
-    "      written as output_0, output_1, ... (Keras order), or printed without --output\n"
-    "  convert IN OUT.keras [--with-test-vector INPUT.npy|INPUT.npz]\n"
-    "      write any model rnnx reads (.keras, .h5, PyTorch LSTM/GRU weights) as a Keras 3\n"
-    "      .keras file\n"
-    "  verify MODEL [--test-vector V.npz] [--atol A] [--rtol R]\n"
-    "      rerun the test vector a .keras file carries; exit 1 if an output differs\n"
-    "  summary MODEL\n"
-    "      print the model's layers, shapes and parameter counts\n"
-    "\n"
-    "exit status: 0 ok, 1 error or failed verification, 2 usage error\n";
-
-int dispatch(int argc, char** argv) {
-  using namespace rnnx::cli;
-  if (argc < 2) throw UsageError("no command given");
-  const std::string cmd = argv[1];
-  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    std::cout << kUsage;
-    return 0;
-  }
-  struct Command {
-    const char* name;
-    int (*run)(const Args&);
-    const char* usage;
-    std::vector<std::string> options;
-  };
-  const Command commands[] = {
-      {"predict", predict_main, kPredictUsage, {"--output", "--pytorch-prefix"}},
-      {"convert", convert_main, kConvertUsage, {"--with-test-vector", "--pytorch-prefix"}},
-      {"verify", verify_main, kVerifyUsage, {"--test-vector", "--atol", "--rtol"}},
-      {"summary", summary_main, kSummaryUsage, {"--pytorch-prefix"}},
-  };
-  for (const auto& c : commands) {
-    if (cmd != c.name) continue;
-    const Args args = Args::parse(argc, argv, 2, c.options);
-    if (args.help) {
-      std::cout << c.usage;
-      return 0;
-    }
-    return c.run(args);
-  }
-  throw UsageError("unknown command '" + cmd + "'");
-}
-
-}  // namespace
+const char* const kDescription =
+    "rnnx: recurrent neural networks as Keras computes them.\n"
+    "Train an LSTM on Fashion-MNIST with `rnnx train`; run, inspect and convert Keras (.keras, .h5)\n"
+    "and PyTorch (nn.LSTM / nn.GRU / nn.RNN) models.\n"
+    "Exit status: 0 ok, 1 error or failed verification, 2 usage error.";
 
 int run_command(int argc, char** argv) {
+  int exit_code = 0;
+  rnnx::cli::record_command_line(argc, argv);
+  CLI::App app(kDescription, "rnnx");
+  app.require_subcommand(1);
+  rnnx::cli::add_train_command(app, exit_code);
+  rnnx::cli::add_evaluate_command(app, exit_code);
+  rnnx::cli::add_predict_command(app, exit_code);
+  rnnx::cli::add_explain_command(app, exit_code);
+  rnnx::cli::add_convert_command(app, exit_code);
+  rnnx::cli::add_verify_command(app, exit_code);
+  rnnx::cli::add_summary_command(app, exit_code);
   try {
-    return dispatch(argc, argv);
+    app.parse(argc, argv);  // runs the chosen subcommand's callback
+    return exit_code;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, std::cout, std::cerr);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, std::cout, std::cerr);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "rnnx: " << e.what() << "\nusage: rnnx <command> [options]; run `rnnx --help` or `rnnx <command> --help`\n";
+    return 2;
   } catch (const rnnx::cli::UsageError& e) {
-    std::cerr << "rnnx: " << e.what() << "\n\n" << kUsage;
+    std::cerr << "rnnx: " << e.what() << "\nusage: run `rnnx <command> --help` for the options\n";
     return 2;
   } catch (const rnnx::Error& e) {
     std::cerr << "rnnx: error: " << e.what() << "\n";
@@ -90,6 +66,8 @@ int run_command(int argc, char** argv) {
   }
 }
 
+}  // namespace
+
 // Model files are untrusted input, and Debian's libhdf5 1.10 can crash inside its own code
 // on some damaged .h5 files (a corrupt global heap makes H5HG_read copy out of bounds), where
 // rnnx cannot catch anything. So the command runs in a child process: such a crash becomes
@@ -97,9 +75,12 @@ int run_command(int argc, char** argv) {
 // atomically, so a crash leaves no partial file behind.
 int main(int argc, char** argv) {
   std::cout.flush();
+  const pid_t parent = getpid();
   const pid_t child = fork();
   if (child < 0) return run_command(argc, argv);  // no process to spare: run here
   if (child == 0) {
+    // The command dies with the rnnx process: a killed `rnnx train` leaves no orphan running.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) std::_Exit(1);
     const int code = run_command(argc, argv);
     std::cout.flush();
     std::cerr.flush();
@@ -113,6 +94,10 @@ int main(int argc, char** argv) {
     }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+    std::cerr << "rnnx: error: the command was stopped by signal " << sig << " (" << strsignal(sig) << ")\n";
+    return 1;
+  }
   std::cerr << "rnnx: error: reading the input crashed the process (signal " << sig << ", " << strsignal(sig)
             << "): the file is damaged. Debian's libhdf5 1.10 cannot read some corrupt .h5 files safely; "
                "rnnx's own checks did not get to reject it first\n";

@@ -1,50 +1,146 @@
-// rnnx predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz]
+// rnnx predict MODEL [DATA] [--output OUT.npz|OUT.csv]
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
 
 #include "cli.h"
+#include "data.h"
+#include "run_files.h"
 #include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
 
 namespace rnnx::cli {
 
-const char* const kPredictUsage =
-    "usage: rnnx predict MODEL INPUT.npy|INPUT.npz [--output OUT.npz] [--pytorch-prefix P]\n"
-    "  Runs MODEL (.keras, .h5, or PyTorch nn.LSTM / nn.GRU weights: see `rnnx convert`) on\n"
-    "  the inputs, in Keras layout (batch, steps, features). An .npy file feeds a\n"
-    "  single-input model; an .npz archive is keyed by the model's input names (or input_0, input_1, ...).\n"
-    "  Outputs go to OUT.npz as output_0, output_1, ... in Keras order (written atomically),\n"
-    "  or are printed when --output is not given.\n";
-
 namespace {
+
+struct PredictCommand {
+  ModelSource model;
+  DataOptions data;
+  std::string output;
+  int64_t batch_size = 256;
+  int threads = 0;
+};
+
+std::string number(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+  return buf;
+}
 
 void print_tensor(std::ostream& out, const std::string& name, const Tensor<float>& t) {
   out << name << " shape " << to_string(t.shape()) << "\n";
   const int64_t row = t.rank() > 0 ? std::max<int64_t>(t.dim(-1), 1) : 1;
-  char buf[32];
-  for (int64_t i = 0; i < t.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(t[i]));
-    out << buf << ((i + 1) % row == 0 ? "\n" : " ");
+  for (int64_t i = 0; i < t.size(); ++i) out << number(t[i]) << ((i + 1) % row == 0 ? "\n" : " ");
+}
+
+// One row per sample: the flattened outputs, and for a [samples, K] output with K > 1 the
+// predicted class (argmax) first.
+std::string outputs_csv(const std::vector<Tensor<float>>& outputs) {
+  std::string text;
+  const int64_t n = outputs.empty() ? 0 : outputs[0].dim(0);
+  const bool with_class = outputs.size() == 1 && outputs[0].rank() == 2 && outputs[0].dim(1) > 1;
+  std::vector<int64_t> per;
+  for (const auto& t : outputs) per.push_back(t.dim(0) > 0 ? t.size() / t.dim(0) : 0);
+  if (with_class) text += "class,";
+  for (size_t o = 0; o < outputs.size(); ++o)
+    for (int64_t j = 0; j < per[o]; ++j) {
+      if (o || j) text += ',';
+      text += "output_" + std::to_string(o) + "_" + std::to_string(j);
+    }
+  text += "\n";
+  for (int64_t i = 0; i < n; ++i) {
+    if (with_class) {
+      const float* r = outputs[0].data() + i * per[0];
+      text += std::to_string(std::max_element(r, r + per[0]) - r) + ",";
+    }
+    for (size_t o = 0; o < outputs.size(); ++o)
+      for (int64_t j = 0; j < per[o]; ++j) {
+        if (o || j) text += ',';
+        text += number(outputs[o][i * per[o] + j]);
+      }
+    text += "\n";
   }
+  return text;
+}
+
+int run_predict(const PredictCommand& o) {
+  set_threads(o.threads);
+  auto model = load_cli_model(o.model);
+  const std::string& path = o.data.data;
+  std::vector<Tensor<float>> inputs;
+  if ((ends_with(path, ".npz") || ends_with(path, ".npy")) && o.data.labels.empty()) {
+    inputs = read_model_inputs(*model, path);  // keyed by input name: multi-input models too
+  } else {
+    inputs = {load_dataset(o.data, DataUse::predict).data.x};
+  }
+  std::vector<Tensor<float>> outputs;
+  {
+    // In batches, so a large data set does not hold every layer's activations at once.
+    const int64_t n = inputs[0].rank() > 0 ? inputs[0].dim(0) : 0;
+    std::vector<std::vector<float>> parts;
+    std::vector<Shape> shapes;
+    for (int64_t b = 0; b < std::max<int64_t>(n, 1); b += o.batch_size) {
+      std::vector<Tensor<float>> batch;
+      for (const auto& x : inputs) {
+        Shape s = x.shape();
+        if (s.empty()) {
+          batch.push_back(x);
+          continue;
+        }
+        const int64_t per = s[0] ? x.size() / s[0] : 0, m = std::min(o.batch_size, n - b);
+        s[0] = m;
+        batch.emplace_back(s, std::vector<float>(x.values().begin() + b * per, x.values().begin() + (b + m) * per));
+      }
+      const std::vector<Tensor<float>> y = model->predict(batch);
+      if (parts.empty()) {
+        parts.resize(y.size());
+        for (const auto& t : y) shapes.push_back(t.shape());
+      }
+      for (size_t k = 0; k < y.size(); ++k) parts[k].insert(parts[k].end(), y[k].values().begin(), y[k].values().end());
+      if (n == 0) break;
+    }
+    for (size_t k = 0; k < parts.size(); ++k) {
+      Shape s = shapes[k];
+      if (!s.empty() && n > 0) s[0] = n;
+      outputs.emplace_back(s, std::move(parts[k]));
+    }
+  }
+  if (o.output.empty()) {
+    for (size_t i = 0; i < outputs.size(); ++i) print_tensor(std::cout, "output_" + std::to_string(i), outputs[i]);
+  } else if (ends_with(o.output, ".csv")) {
+    write_text_atomic(o.output, outputs_csv(outputs));
+  } else if (ends_with(o.output, ".npz")) {
+    std::map<std::string, NpyArray> arrays;
+    for (size_t i = 0; i < outputs.size(); ++i) arrays["output_" + std::to_string(i)] = NpyArray::from(outputs[i]);
+    write_npz(o.output, arrays);
+  } else {
+    throw UsageError("--output must end in .npz or .csv, got '" + o.output + "'");
+  }
+  return 0;
 }
 
 }  // namespace
 
-int predict_main(const Args& args) {
-  args.expect_positional(2, 2, kPredictUsage);
-  auto model = load_cli_model(args.positional[0], args);
-  const std::vector<Tensor<float>> inputs = read_model_inputs(*model, args.positional[1]);
-  const std::vector<Tensor<float>> outputs = model->predict(inputs);
-  const std::string out_path = args.get("--output");
-  if (out_path.empty()) {
-    for (size_t i = 0; i < outputs.size(); ++i) print_tensor(std::cout, "output_" + std::to_string(i), outputs[i]);
-    return 0;
-  }
-  std::map<std::string, NpyArray> arrays;
-  for (size_t i = 0; i < outputs.size(); ++i) arrays["output_" + std::to_string(i)] = NpyArray::from(outputs[i]);
-  write_npz(out_path, arrays);
-  return 0;
+void add_predict_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<PredictCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "predict",
+      "Run MODEL (.keras, .h5, or PyTorch nn.LSTM / nn.GRU / nn.RNN weights) on inputs in Keras layout\n"
+      "(batch, steps, features). DATA: an .npy file (a single-input model), an .npz archive keyed by\n"
+      "the model's input names (or input_0, input_1, ..., or x), or any data source of `rnnx train`\n"
+      "(IDX directory, CSV table, CSV series with --window). Outputs go to OUT.npz as output_0,\n"
+      "output_1, ... in Keras order, or to OUT.csv one row per sample (with the predicted class first\n"
+      "for a [samples, K] output), written atomically; without --output they are printed.");
+  sub->add_option("MODEL", o->model.path, "a .keras / .h5 file or PyTorch RNN weights")->required();
+  sub->add_option("DATA", o->data.data, "the inputs (default: the Fashion-MNIST test set)");
+  add_data_options(*sub, o->data, DataUse::predict);
+  add_model_source_options(*sub, o->model);
+  sub->add_option("-o,--output", o->output, "OUT.npz or OUT.csv");
+  sub->add_option("--batch-size", o->batch_size, "samples per step")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--threads", o->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  sub->callback([o, &exit_code] { exit_code = run_predict(*o); });
 }
 
 }  // namespace rnnx::cli

@@ -1,4 +1,5 @@
 // rnnx summary MODEL
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli.h"
@@ -8,25 +9,33 @@
 
 namespace rnnx::cli {
 
-const char* const kSummaryUsage =
-    "usage: rnnx summary MODEL [--pytorch-prefix P]\n"
-    "  Prints what kind of Keras file MODEL is, the Keras version that wrote it, and the\n"
-    "  model's layers, output shapes and parameter counts (as Keras model.summary()).\n";
+namespace {
 
-int summary_main(const Args& args) {
-  args.expect_positional(1, 1, kSummaryUsage);
-  const std::string& path = args.positional[0];
-  auto model = load_cli_model(path, args);
+int run_summary(const ModelSource& source) {
+  auto model = load_cli_model(source);
   std::string what;
   try {
-    const KerasFileInfo info = inspect_keras_file(path);
+    const KerasFileInfo info = inspect_keras_file(source.path);
     what = to_string(info.kind) + ", written by Keras " +
            (info.keras_version.empty() ? "1 (no version recorded)" : info.keras_version);
   } catch (const FormatError&) {
-    what = "PyTorch weights, " + inspect_pytorch_file(path).format;  // load_cli_model accepted it
+    what = "PyTorch weights, " + inspect_pytorch_file(source.path).format;  // load_cli_model accepted it
   }
-  std::cout << "file: " << path << " (" << what << ")\n" << model->summary() << "\n";
+  std::cout << "file: " << source.path << " (" << what << ")\n" << model->summary() << "\n";
   return 0;
+}
+
+}  // namespace
+
+void add_summary_command(CLI::App& app, int& exit_code) {
+  auto source = std::make_shared<ModelSource>();
+  CLI::App* sub = app.add_subcommand(
+      "summary",
+      "Print what kind of model file MODEL is, the Keras version that wrote it, and the model's layers,\n"
+      "output shapes and parameter counts (as Keras model.summary()).");
+  sub->add_option("MODEL", source->path, "a .keras / .h5 file or PyTorch RNN weights")->required();
+  add_model_source_options(*sub, *source);
+  sub->callback([source, &exit_code] { exit_code = run_summary(*source); });
 }
 
 }  // namespace rnnx::cli
