@@ -221,5 +221,25 @@ TEST_F(Cli, Summary) {
   EXPECT_NE(r.out.find("Total params"), std::string::npos) << r.out;
 }
 
+// Outputs nested in lists or dicts come out flat, in Keras's tree.flatten order (dict keys
+// sorted), as the Keras goldens list them.
+TEST_F(Cli, PredictFlattensNestedOutputs) {
+  for (const std::string name : {"struct_out_lstm_cells", "struct_out_dict", "struct_out_list"}) {
+    const auto golden = read_npz(keras_file(name + ".k3.npz"));
+    write_npy(file("x.npy"), golden.at("c0_x0").as<float>());
+    const Result r = run("predict '" + keras_file(name + ".k3.keras") + "' '" + file("x.npy") + "' -o '" +
+                         file("y.npz") + "'");
+    ASSERT_EQ(r.code, 0) << name << r.err;
+    const auto got = read_npz(file("y.npz"));
+    size_t n = 0;
+    while (golden.count("c0_y" + std::to_string(n))) ++n;
+    ASSERT_EQ(got.size(), n) << name;
+    for (size_t i = 0; i < n; ++i)
+      EXPECT_TRUE(all_close(got.at("output_" + std::to_string(i)).as<float>(),
+                            golden.at("c0_y" + std::to_string(i)).as<float>()))
+          << name << " output " << i;
+  }
+}
+
 }  // namespace
 }  // namespace rnnx::testing

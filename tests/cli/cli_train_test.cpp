@@ -182,7 +182,10 @@ TEST_F(Cli, TrainOnCsvTableAndSeries) {
   std::string table = "label,v0,v1,v2,v3,v4,v5,v6,v7\n";
   for (int i = 0; i < 30; ++i) {
     table += std::to_string(i % 2);
-    for (int s = 0; s < 8; ++s) table += "," + std::to_string((i % 2 ? 1.0 : -1.0) * std::sin(0.3 * (s + i)));
+    for (int s = 0; s < 8; ++s) {
+      table += ',';
+      table += std::to_string((i % 2 ? 1.0 : -1.0) * std::sin(0.3 * (s + i)));
+    }
     table += "\n";
   }
   std::ofstream(file("t.csv")) << table;
@@ -270,6 +273,28 @@ TEST_F(Cli, EvaluateErrors) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("junk.keras"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(file("e/confusion_matrix.png")));
+}
+
+// A Keras model.to_json() file (Keras 3 Sequential and Functional, tf_keras Sequential) is
+// built and trained; the written model keeps its layers.
+TEST_F(Cli, TrainAKerasModelJson) {
+  write_tiny_idx(file("data"), 30, 9);
+  for (const char* json : {"k3_sequential_lstm.json", "k3_functional_gru.json", "tfk_sequential_lstm.json"}) {
+    const std::string path = std::string(RNNX_TEST_DATA_DIR) + "/cli/" + json;
+    const Result r = run("train '" + file("data") + "' --model '" + path + "' --epochs 1 --verbose 0 -o '" +
+                         file(json) + "'");
+    ASSERT_EQ(r.code, 0) << json << r.err;
+    EXPECT_NE(r.out.find("Keras model JSON"), std::string::npos) << r.out;
+    EXPECT_NO_THROW(load_model<float>(file(std::string(json) + "/model.keras"))) << json;
+  }
+  // --units shapes presets only; a non-JSON .json is a format error.
+  Result r = run("train '" + file("data") + "' --model '" + std::string(RNNX_TEST_DATA_DIR) +
+                 "/cli/k3_sequential_lstm.json' --units 4 -o '" + file("u") + "'");
+  EXPECT_EQ(r.code, 2) << r.err;
+  std::ofstream(file("bad.json")) << "{ not json";
+  r = run("train '" + file("data") + "' --model '" + file("bad.json") + "' -o '" + file("b") + "'");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
 }
 
 }  // namespace

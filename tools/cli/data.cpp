@@ -263,8 +263,13 @@ Dataset load_csv_windows(const DataOptions& o, DataUse use) {
   if (!o.features.empty()) {
     for (const auto& f : o.features) feats.push_back(t.column_index(f));
   } else {
-    for (int64_t c = 0; c < static_cast<int64_t>(t.columns.size()); ++c)
-      if (t.is_numeric(c)) feats.push_back(c);
+    // Every numeric column except a time index (YEAR of a yearly series, a numeric date).
+    for (int64_t c = 0; c < static_cast<int64_t>(t.columns.size()); ++c) {
+      const std::string n = lower(t.columns[static_cast<size_t>(c)]);
+      const bool time_index = n == "year" || n == "date" || n == "time" || n == "month" || n == "day" ||
+                              n == "timestamp" || n == "datetime" || n == "ds" || n == "index";
+      if (t.is_numeric(c) && !time_index) feats.push_back(c);
+    }
   }
   if (feats.empty())
     throw FormatError("CSV '" + o.data + "': no numeric column to use as a feature (give --features)");

@@ -14,9 +14,10 @@
 //                     a column named label/class/target/y, else the first column of a file
 //                     without a header) and the sequence in the other columns, read as
 //                     --steps steps of (columns / steps) features (default: 1 feature).
-//   S.csv --window W  a time series, one row per step (a non-numeric column such as a date
-//                     is skipped): sample i is rows [i, i+W) of the feature columns
-//                     (--features, default every numeric column) and its target is
+//   S.csv --window W  a time series, one row per step: sample i is rows [i, i+W) of the
+//                     feature columns (--features, default every numeric column but a time
+//                     index named year, date, time, month, day, timestamp, datetime, ds or
+//                     index; non-numeric columns such as dates are skipped) and its target is
 //                     --target (default the last numeric column) at row i+W+H-1 for
 //                     --horizon H (default 1: the next step). The last --test-fraction of the
 //                     windows (in time order) is the test set when training.
