@@ -57,8 +57,7 @@ Tensor<T> states_after(const T* read, const T* final, int64_t steps, int64_t bat
     const int64_t t = backwards ? steps - 1 - s : s;
     const int64_t t_next = backwards ? t - 1 : t + 1;
     const T* src = s + 1 < steps ? read + t_next * batch * size : final;
-    for (int64_t b = 0; b < batch; ++b)
-      std::copy_n(src + b * size, size, out.data() + (b * steps + t) * size);
+    for (int64_t b = 0; b < batch; ++b) std::copy_n(src + b * size, size, out.data() + (b * steps + t) * size);
   }
   return out;
 }
@@ -98,8 +97,8 @@ void lstm_gates(const LSTMCell<T>& cell, const RecurrentCallView<T>& c, TraceRec
   r.quantities.emplace_back("cell_candidate", std::move(gc));
   r.quantities.emplace_back("output_gate", std::move(go));
   const bool back = r.go_backwards;
-  r.quantities.emplace_back("cell_state", states_after(c.states_read[keras::kLSTMStateC],
-                                                       c.final_states[keras::kLSTMStateC], S, B, u, back));
+  r.quantities.emplace_back(
+      "cell_state", states_after(c.states_read[keras::kLSTMStateC], c.final_states[keras::kLSTMStateC], S, B, u, back));
   r.quantities.emplace_back("hidden_state", states_after(c.states_read[keras::kLSTMStateH],
                                                          c.final_states[keras::kLSTMStateH], S, B, u, back));
 }
@@ -152,7 +151,8 @@ void gru_gates(const GRUCell<T>& cell, const RecurrentCallView<T>& c, TraceRecor
           hh[k] = activate(o.activation, xg[static_cast<size_t>(oh + k)] + rr[k] * hg[static_cast<size_t>(oh + k)]);
       } else {
         // hh = φ(x_h + b_h + (r · h · mask) @ R_h)
-        for (int64_t k = 0; k < u; ++k) rh[static_cast<size_t>(k)] = rr[k] * (hmask != nullptr ? h[k] * hmask[k] : h[k]);
+        for (int64_t k = 0; k < u; ++k)
+          rh[static_cast<size_t>(k)] = rr[k] * (hmask != nullptr ? h[k] * hmask[k] : h[k]);
         accumulate_row(rh.data(), u, static_cast<const T*>(nullptr), R, w, oh, u, xg.data() + oh);
         for (int64_t k = 0; k < u; ++k) hh[k] = activate(o.activation, xg[static_cast<size_t>(oh + k)]);
       }
@@ -193,8 +193,8 @@ void record_recurrent_call(Trace<T>& trace, const RNN<T>& layer, const Recurrent
   } else {
     const std::vector<int64_t> sizes = cell.state_sizes();
     for (size_t i = 0; i < sizes.size(); ++i)
-      r.quantities.emplace_back("state_" + std::to_string(i), states_after(c.states_read[i], c.final_states[i],
-                                                                           c.steps, c.batch, sizes[i], r.go_backwards));
+      r.quantities.emplace_back("state_" + std::to_string(i), states_after(c.states_read[i], c.final_states[i], c.steps,
+                                                                           c.batch, sizes[i], r.go_backwards));
   }
   trace.add(std::move(r));
 }

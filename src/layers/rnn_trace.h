@@ -19,11 +19,11 @@ template <class T>
 struct RecurrentCallView {
   int64_t batch = 0, steps = 0, features = 0;
   Mode mode = Mode::inference;
-  const T* x = nullptr;                   // [steps * batch, features], what the steps read
-  std::vector<const T*> states_read;      // per state [steps * batch, size]
-  std::vector<const T*> final_states;     // per state [batch, size], after the last step
-  const Mask* mask = nullptr;             // the call's mask in the input's layout, or null
-  DropoutMasks<T> dropout;                // the call's per-step masks (training only)
+  const T* x = nullptr;                // [steps * batch, features], what the steps read
+  std::vector<const T*> states_read;   // per state [steps * batch, size]
+  std::vector<const T*> final_states;  // per state [batch, size], after the last step
+  const Mask* mask = nullptr;          // the call's mask in the input's layout, or null
+  DropoutMasks<T> dropout;             // the call's per-step masks (training only)
 };
 
 // Appends the record of `call` to `trace` (see trace.h for what it holds).

@@ -66,9 +66,7 @@ std::unique_ptr<RNN<T>> make_layer(Kind kind, bool go_backwards, double dropout 
   return layer;
 }
 
-const char* hidden_name(Kind kind) {
-  return kind == Kind::lstm ? "hidden_state" : "state";
-}
+const char* hidden_name(Kind kind) { return kind == Kind::lstm ? "hidden_state" : "state"; }
 
 // Sample 1 has its first and fourth steps masked; sample 2 only its last.
 Mask holey_mask() {
@@ -141,8 +139,8 @@ void expect_gates_recomputed(RNN<T>& layer, Kind kind, const TraceRecord<T>& r, 
         auto b_rec = [&](int64_t col) { return after ? static_cast<double>(bias[w + col]) : 0.0; };
         for (int64_t u = 0; u < U; ++u) {
           const double z = sigmoid(dot_column<T>(x, kFeatures, K, u) + b_in(u) + dot_column<T>(hp, U, R, u) + b_rec(u));
-          const double rr =
-              sigmoid(dot_column<T>(x, kFeatures, K, U + u) + b_in(U + u) + dot_column<T>(hp, U, R, U + u) + b_rec(U + u));
+          const double rr = sigmoid(dot_column<T>(x, kFeatures, K, U + u) + b_in(U + u) +
+                                    dot_column<T>(hp, U, R, U + u) + b_rec(U + u));
           slot("update_gate")[at + u] = z;
           slot("reset_gate")[at + u] = rr;
         }
@@ -211,8 +209,8 @@ TYPED_TEST(TraceTest, StatesAreOutputsAndGatesAreRecomputedFromWeights) {
   for (Kind kind : {Kind::lstm, Kind::gru_after, Kind::gru_before, Kind::simple})
     for (bool back : {false, true})
       for (const Mask* m : {static_cast<const Mask*>(nullptr), &mask}) {
-        SCOPED_TRACE(::testing::Message() << "kind " << static_cast<int>(kind) << " go_backwards " << back << " mask "
-                                          << (m != nullptr));
+        SCOPED_TRACE(::testing::Message()
+                     << "kind " << static_cast<int>(kind) << " go_backwards " << back << " mask " << (m != nullptr));
         auto layer = make_layer<T>(kind, back);
         Trace<T> trace;
         LayerOutputs<T> y;
@@ -285,7 +283,8 @@ TEST(Trace, ScopesNestAndCallsAreNumbered) {
   ASSERT_EQ(outer.records().size(), 2u);
   EXPECT_EQ(outer.record("gru", 1).call_index, 1);
   EXPECT_EQ(&outer.record(*layer, 1), &outer.records()[1]);
-  EXPECT_THAT([&] { outer.record("gru", 2); }, ::testing::ThrowsMessage<ConfigError>(HasSubstr("recorded layers: gru")));
+  EXPECT_THAT([&] { outer.record("gru", 2); },
+              ::testing::ThrowsMessage<ConfigError>(HasSubstr("recorded layers: gru")));
   EXPECT_THAT([&] { outer.get("gru", "forget_gate"); },
               ::testing::ThrowsMessage<ConfigError>(HasSubstr("it has: update_gate, reset_gate, candidate, state")));
 }

@@ -5,18 +5,18 @@
 // (Karpathy, Johnson & Fei-Fei 2015, "Visualizing and understanding recurrent networks").
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
+#include <set>
 #include <tuple>
 
 #include "cli.h"
 #include "data.h"
 #include "plot.h"
-#include "run_files.h"
 #include "rnnx/cells/gru_cell.h"
 #include "rnnx/cells/lstm_cell.h"
 #include "rnnx/cells/simple_rnn_cell.h"
@@ -24,6 +24,7 @@
 #include "rnnx/layers/bidirectional.h"
 #include "rnnx/layers/rnn.h"
 #include "rnnx/model/trace.h"
+#include "run_files.h"
 
 namespace rnnx::cli {
 
@@ -41,18 +42,19 @@ struct ExplainCommand {
   int threads = 0;
 };
 
-// The gates of Karpathy et al.'s saturation plots (sigmoid gates, 0..1), with their symbols.
+// The traced quantities (model/trace.h) in panel order: title, and whether it is a sigmoid
+// gate (0..1, measured for saturation).
 struct QuantityInfo {
   const char* name;
   const char* title;
   bool gate;
 };
 constexpr QuantityInfo kQuantities[] = {
-    {"input_gate", "input gate i", true},         {"forget_gate", "forget gate f", true},
-    {"output_gate", "output gate o", true},       {"cell_candidate", "candidate c\u0303 = tanh(z_c)", false},
-    {"cell_state", "cell state c", false},        {"hidden_state", "hidden state h", false},
-    {"update_gate", "update gate z", true},       {"reset_gate", "reset gate r", true},
-    {"candidate", "candidate h\u0303", false},    {"state", "state h", false},
+    {"input_gate", "input gate i", true},      {"forget_gate", "forget gate f", true},
+    {"output_gate", "output gate o", true},    {"cell_candidate", "candidate c\u0303", false},
+    {"cell_state", "cell state c", false},     {"hidden_state", "hidden state h", false},
+    {"update_gate", "update gate z", true},    {"reset_gate", "reset gate r", true},
+    {"candidate", "candidate h\u0303", false}, {"state", "state h", false},
 };
 
 const QuantityInfo* quantity_info(const std::string& name) {
@@ -61,13 +63,10 @@ const QuantityInfo* quantity_info(const std::string& name) {
   return nullptr;
 }
 
-// LSTM panels in reading order of the equations: gates, candidate, then the states.
+// Panels follow the equations: gates, candidate, then the states (kQuantities order).
 int panel_rank(const std::string& name) {
-  static const char* order[] = {"input_gate", "forget_gate",  "output_gate", "cell_candidate", "cell_state",
-                                "hidden_state", "update_gate", "reset_gate", "candidate", "state"};
-  for (int i = 0; i < 10; ++i)
-    if (name == order[i]) return i;
-  return 10;
+  const QuantityInfo* q = quantity_info(name);
+  return q == nullptr ? static_cast<int>(std::size(kQuantities)) : static_cast<int>(q - kQuantities);
 }
 
 std::string num(int64_t v) { return std::to_string(v); }
@@ -83,7 +82,8 @@ Tensor<float> rows(const Tensor<float>& t, int64_t begin, int64_t count) {
   Shape s = t.shape();
   const int64_t per = s[0] > 0 ? t.size() / s[0] : 0;
   s[0] = count;
-  return Tensor<float>(s, std::vector<float>(t.values().begin() + begin * per, t.values().begin() + (begin + count) * per));
+  return Tensor<float>(
+      s, std::vector<float>(t.values().begin() + begin * per, t.values().begin() + (begin + count) * per));
 }
 
 std::vector<Tensor<float>> rows(const std::vector<Tensor<float>>& inputs, int64_t begin, int64_t count) {
@@ -134,6 +134,8 @@ CellFacts cell_facts(const Cell<float>& cell) {
 std::string param_formula(const CellFacts& f, int64_t features, int64_t count) {
   if (f.kind.empty()) return num(count);
   const std::string u = num(f.units), d = num(features);
+  const int64_t value =
+      f.gates * (f.units * (f.units + features) + (f.use_bias ? (f.reset_after ? 2 : 1) : 0) * f.units);
   std::string sym = "units·(units+features)", val = u + "·(" + u + "+" + d + ")";
   if (f.use_bias) {
     sym += f.reset_after ? "+2·units" : "+units";
@@ -143,7 +145,8 @@ std::string param_formula(const CellFacts& f, int64_t features, int64_t count) {
     sym = num(f.gates) + "·(" + sym + ")";
     val = num(f.gates) + "·(" + val + ")";
   }
-  return sym + " = " + val + " = " + num(count);
+  // The formula is what Keras cells hold; a mismatch would mean a cell this code does not know.
+  return sym + " = " + val + " = " + num(value) + (value == count ? "" : " (the layer holds " + num(count) + ")");
 }
 
 // "[features, 4·units]" for the weight `name` of shape `shape`, or "" when not a Keras cell.
@@ -152,7 +155,8 @@ std::string weight_meaning(const CellFacts& f, const std::string& name, const Sh
   const std::string g = f.gates > 1 ? num(f.gates) + "·units" : "units";
   if (name == "kernel") return "[features, " + g + "]";
   if (name == "recurrent_kernel") return "[units, " + g + "]";
-  if (name == "bias") return shape.size() == 2 ? "[2, " + g + "]: input and recurrent bias (reset_after)" : "[" + g + "]";
+  if (name == "bias")
+    return shape.size() == 2 ? "[2, " + g + "]: input and recurrent bias (reset_after)" : "[" + g + "]";
   return "";
 }
 
@@ -179,17 +183,19 @@ void describe_rnn(std::ostream& out, RNN<float>& layer, const Shape& in, const s
   if (!o.return_state) {
     what += y;
   } else {
-    what += "[output, " + [&] {
-      std::string s;
-      for (size_t i = 0; i < f.state_names.size(); ++i)
-        s += (i ? ", " : "") + f.state_names[i] + " " + (1 + i < outs.size() ? to_string(outs[1 + i]) : "?");
-      return s;
-    }() + "]: the output is " + y + "; then the final state" + (f.state_names.size() > 1 ? "s" : "");
+    what += "[output, " +
+            [&] {
+              std::string s;
+              for (size_t i = 0; i < f.state_names.size(); ++i)
+                s += (i ? ", " : "") + f.state_names[i] + " " + (1 + i < outs.size() ? to_string(outs[1 + i]) : "?");
+              return s;
+            }() +
+            "]: the output is " + y + "; then the final state" + (f.state_names.size() > 1 ? "s" : "");
   }
   out << indent << what << "\n";
   if (o.go_backwards)
     out << indent << "go_backwards=True: reads the steps last to first; a sequence output is in that order\n";
-  if (o.stateful) out << indent << "stateful=True: starts from the states the previous batch left\n";
+  if (o.stateful) out << indent << "stateful=True: carries its states from batch to batch (reset before this run)\n";
 }
 
 // ---- the walk over the model: shapes of every tensor for the chosen sample ----
@@ -198,12 +204,16 @@ struct Walk {
   std::ostream& out;
   const std::map<const Layer<float>*, std::vector<const TraceRecord<float>*>>& records;
   const std::map<const TraceRecord<float>*, std::string>& pictures;
+  std::set<const TraceRecord<float>*>& mentioned;
+  int64_t row;  // the sample's row in the batch run
 
   void recorded(const Layer<float>* layer, const std::string& indent) const {
     auto it = records.find(layer);
     if (it == records.end()) return;
     for (const TraceRecord<float>* r : it->second) {
-      const int64_t masked = r->mask.empty() ? 0 : std::count(r->mask.values().begin(), r->mask.values().end(), 0);
+      mentioned.insert(r);
+      const uint8_t* mask = r->mask.empty() ? nullptr : r->mask.data() + row * r->steps();
+      const int64_t masked = mask == nullptr ? 0 : std::count(mask, mask + r->steps(), 0);
       if (masked > 0)
         out << indent << masked << " of " << r->steps()
             << " steps of this sample are masked: the layer carries its state through them\n";
@@ -250,8 +260,17 @@ struct Walk {
         if (!args.empty() && !outs.empty()) describe_rnn(out, *rnn, args[0], outs, inner);
         recorded(rnn, inner);
       } else if (auto* bi = dynamic_cast<Bidirectional<float>*>(&layer)) {
-        out << inner << "merge_mode=" << merge_mode_name(bi->merge_mode())
-            << ": the forward and backward layers' outputs, combined\n";
+        static const std::map<MergeMode, const char*> how{
+            {MergeMode::concat, "[forward, backward] joined on the last axis"},
+            {MergeMode::sum, "forward + backward"},
+            {MergeMode::ave, "(forward + backward) / 2"},
+            {MergeMode::mul, "forward * backward, element-wise"},
+            {MergeMode::none, "forward and backward outputs returned separately"}};
+        out << inner << "merge_mode=" << merge_mode_name(bi->merge_mode()) << ": " << how.at(bi->merge_mode())
+            << (bi->forward_layer().rnn_options().return_sequences
+                    ? "; the backward sequence output is flipped back to input order first"
+                    : "")
+            << "\n";
         for (RNN<float>* dir : {&bi->forward_layer(), &bi->backward_layer()}) {
           out << inner << dir->class_name() << " '" << dir->name() << "'\n";
           std::vector<Shape> dir_outs;
@@ -264,9 +283,9 @@ struct Walk {
   }
 };
 
-// ---- pictures of one recorded call (batch 0 of the record) ----
+// ---- pictures of one recorded call (one row of its batch) ----
 
-HeatMap input_panel(const TraceRecord<float>& r) {
+HeatMap input_panel(const TraceRecord<float>& r, int64_t row) {
   const int64_t steps = r.steps(), features = r.input.dim(2);
   HeatMap m;
   m.title = "input: " + num(features) + " features × " + num(steps) + " steps";
@@ -276,7 +295,7 @@ HeatMap input_panel(const TraceRecord<float>& r) {
   float lo = 0, hi = 0;
   for (int64_t f = 0; f < features; ++f)
     for (int64_t t = 0; t < steps; ++t) {
-      const float v = r.input[t * features + f];
+      const float v = r.input[(row * steps + t) * features + f];
       m.values.push_back(v);
       lo = std::min(lo, v), hi = std::max(hi, v);
     }
@@ -291,18 +310,19 @@ HeatMap input_panel(const TraceRecord<float>& r) {
   return m;
 }
 
-HeatMap quantity_panel(const std::string& name, const Tensor<float>& q, const std::vector<uint8_t>& dimmed) {
+HeatMap quantity_panel(const std::string& name, const Tensor<float>& q, int64_t row,
+                       const std::vector<uint8_t>& dimmed) {
   const int64_t steps = q.dim(1), units = q.dim(2);
   const QuantityInfo* info = quantity_info(name);
   HeatMap m;
-  m.title = (info != nullptr ? std::string(info->title) : name) + "  (" + name + ")";
+  m.title = info != nullptr ? std::string(info->title) + "  (" + name + ")" : name;
   m.rows = units;
   m.cols = steps;
   m.dimmed_columns = dimmed;
   float peak = 0;
   for (int64_t u = 0; u < units; ++u)
     for (int64_t t = 0; t < steps; ++t) {
-      const float v = q[t * units + u];
+      const float v = q[(row * steps + t) * units + u];
       m.values.push_back(v);
       if (std::isfinite(v)) peak = std::max(peak, std::abs(v));
     }
@@ -316,31 +336,69 @@ HeatMap quantity_panel(const std::string& name, const Tensor<float>& q, const st
   return m;
 }
 
+// The step the pictured cell computes, with its activations (empty for other cells).
+std::vector<std::string> cell_equations(const TraceRecord<float>& r) {
+  const auto* layer = dynamic_cast<const RNN<float>*>(r.layer);
+  if (layer == nullptr) return {};
+  const std::string h = "hₜ₋₁";  // h_{t-1}
+  if (const auto* c = dynamic_cast<const LSTMCell<float>*>(&layer->cell())) {
+    const std::string act = c->options().activation.name(), ract = c->options().recurrent_activation.name();
+    return {"One LSTM step (Keras):",
+            "i, f, o = " + ract + "(xₜ·K + " + h + "·R + b)",
+            "c̃ = " + act + "(xₜ·K_c + " + h + "·R_c + b_c)",
+            "cₜ = f ⊙ cₜ₋₁ + i ⊙ c̃",
+            "hₜ = o ⊙ " + act + "(cₜ)",
+            "(⊙: element-wise product)"};
+  }
+  if (const auto* g = dynamic_cast<const GRUCell<float>*>(&layer->cell())) {
+    const std::string act = g->options().activation.name(), ract = g->options().recurrent_activation.name();
+    const bool after = g->options().reset_after;
+    return {std::string("One GRU step (reset_after=") + (after ? "True" : "False") + "):",
+            "z, r = " + ract + "(xₜ·K + " + h + "·R + b)",
+            after ? "h̃ = " + act + "(xₜ·K_h + r ⊙ (" + h + "·R_h + b_h))"
+                  : "h̃ = " + act + "(xₜ·K_h + (r ⊙ " + h + ")·R_h + b_h)",
+            "hₜ = z ⊙ " + h + " + (1 − z) ⊙ h̃", "(⊙: element-wise product)"};
+  }
+  if (const auto* c = dynamic_cast<const SimpleRNNCell<float>*>(&layer->cell()))
+    return {"One SimpleRNN step:", "hₜ = " + c->options().activation.name() + "(xₜ·K + " + h + "·R + b)"};
+  return {};
+}
+
 // Picture sizes: 360 x 400 pixels per panel, plus the title lines.
 int gate_picture_width(int columns) { return 360 * columns; }
 int gate_picture_height(int grid_rows) { return 70 + 400 * grid_rows; }
 int saturation_picture_width(size_t gates) { return 400 * static_cast<int>(gates); }
 constexpr int kSaturationPictureHeight = 460;
 
-std::string write_gate_picture(const TraceRecord<float>& r, const std::string& dir, int64_t sample) {
+// The picture of row `row` of the record (sample `sample` of the data).
+std::string write_gate_picture(const TraceRecord<float>& r, int64_t row, const std::string& dir, int64_t sample) {
   std::vector<std::pair<std::string, const Tensor<float>*>> qs;
   for (const auto& [name, t] : r.quantities) qs.emplace_back(name, &t);
-  std::stable_sort(qs.begin(), qs.end(), [](const auto& a, const auto& b) { return panel_rank(a.first) < panel_rank(b.first); });
+  std::stable_sort(qs.begin(), qs.end(),
+                   [](const auto& a, const auto& b) { return panel_rank(a.first) < panel_rank(b.first); });
   std::vector<uint8_t> dimmed;
   if (!r.mask.empty())
-    for (int64_t t = 0; t < r.steps(); ++t) dimmed.push_back(r.mask[t] == 0 ? 1 : 0);
-  std::vector<HeatMap> panels{input_panel(r)};
-  for (const auto& [name, t] : qs) panels.push_back(quantity_panel(name, *t, dimmed));
-  const int columns = panels.size() >= 7 ? 4 : panels.size() >= 5 ? 3 : static_cast<int>(panels.size());
+    for (int64_t t = 0; t < r.steps(); ++t) dimmed.push_back(r.mask[row * r.steps() + t] == 0 ? 1 : 0);
+  std::vector<HeatMap> panels{input_panel(r, row)};
+  for (const auto& [name, t] : qs) panels.push_back(quantity_panel(name, *t, row, dimmed));
+  const std::vector<std::string> legend = cell_equations(r);
+  const int columns = panels.size() >= 7                      ? 4
+                      : panels.size() >= 5 || !legend.empty() ? 3
+                                                              : static_cast<int>(panels.size());
   const int grid_rows = static_cast<int>((panels.size() + columns - 1) / columns);
-  const int64_t units = qs.empty() ? 0 : qs[0].second->dim(2);
-  std::string note = "sample " + num(sample) + ", " + num(r.steps()) + " steps, " + num(units) +
-                     " units; x = input step, y = unit; gates 0..1, tanh values and states blue-white-red";
+  bool same_units = true;
+  for (const auto& [name, t] : qs) same_units = same_units && t->dim(2) == qs[0].second->dim(2);
+  std::string note = "sample " + num(sample) + ", " + num(r.steps()) + " steps" +
+                     (same_units && !qs.empty() ? ", " + num(qs[0].second->dim(2)) + " units" : "") +
+                     "; x = input step, y = unit; " +
+                     (legend.empty() ? "states" : "gates 0..1, tanh values and states") + " blue-white-red";
   if (r.go_backwards) note += "; this layer reads the steps last to first";
   if (!dimmed.empty()) note += "; masked steps greyed";
   const std::string path = (fs::path(dir) / (file_stem(r) + ".png")).string();
-  write_heatmaps_png(path, r.layer_class + " '" + r.layer_name + "': gates and states over time", note, panels,
-                     columns, gate_picture_width(columns), gate_picture_height(grid_rows));
+  write_heatmaps_png(
+      path,
+      r.layer_class + " '" + r.layer_name + (legend.empty() ? "': states over time" : "': gates and states over time"),
+      note, panels, columns, gate_picture_width(columns), gate_picture_height(grid_rows), legend);
   return path;
 }
 
@@ -390,16 +448,19 @@ void count_saturation(const TraceRecord<float>& r, Saturation& s) {
 
 // Writes the scatter plot and prints one paragraph for one layer.
 void report_saturation(std::ostream& out, const Saturation& s, int64_t samples, const std::string& dir) {
-  out << s.layer_class << " '" << s.layer_name << "' (" << s.units << " units, " << s.steps << " steps of " << samples
-      << " samples):";
+  out << s.layer_class << " '" << s.layer_name << "': ";
   if (s.gates.empty() || s.steps == 0) {
-    out << " no sigmoid gates to measure (a SimpleRNN, or a cell the trace does not look into)\n";
+    out << "no gates to measure ("
+        << (s.layer_class == "SimpleRNN" ? "a SimpleRNN has only its state" : "the trace does not look into this cell")
+        << ").\n";
     return;
   }
+  out << s.units << " units, " << s.steps << " steps from " << samples << " samples. ";
   std::vector<SaturationPanel> panels;
-  std::string busiest;
+  std::string means, open, closed;
   for (const GateCounts& g : s.gates) {
-    SaturationPanel p{quantity_info(g.name)->title, {}, {}};
+    const std::string title = quantity_info(g.name)->title;
+    SaturationPanel p{title + " (" + g.name + ")", {}, {}};
     double left = 0, right = 0;
     int64_t mostly_open = 0, mostly_closed = 0;
     for (int64_t u = 0; u < s.units; ++u) {
@@ -410,39 +471,55 @@ void report_saturation(std::ostream& out, const Saturation& s, int64_t samples, 
       mostly_closed += p.left.back() > 0.5;
       mostly_open += p.right.back() > 0.5;
     }
-    out << (panels.empty() ? " " : "; ") << p.title << " left-saturated (< 0.1) at " << percent(left / s.units)
-        << " and right-saturated (> 0.9) at " << percent(right / s.units) << " of steps on average, " << mostly_closed
-        << " units mostly closed and " << mostly_open << " mostly open";
-    p.title += " (" + g.name + ")";
+    const std::string sep = panels.empty() ? "" : ", ";
+    const std::string gate = title.substr(0, title.find(" gate"));
+    means += sep + title + " " + percent(left / static_cast<double>(s.units)) + " / " +
+             percent(right / static_cast<double>(s.units));
+    open += sep + gate + " " + num(mostly_open);
+    closed += sep + gate + " " + num(mostly_closed);
     panels.push_back(std::move(p));
   }
-  out << ". Units right-saturated most of the time pass information through unchanged (a forget gate near 1 "
-         "keeps its memory); a gate that is rarely saturated acts smoothly, depending on the input.\n";
+  out << "Mean fraction of steps left- (< 0.1) / right-saturated (> 0.9): " << means
+      << ". Units saturated at more than half of the steps, right (open): " << open << "; left (closed): " << closed
+      << ". "
+      << (s.gates[0].name == "input_gate" ? "A forget gate that stays open keeps the cell's memory"
+                                          : "An update gate that stays open copies the previous state on")
+      << " over many steps (Karpathy et al. found such units tracking long-range structure); a gate that is rarely "
+         "saturated works in its smooth, input-dependent range.\n";
   const std::string path = (fs::path(dir) / (s.stem + "_saturation.png")).string();
-  write_saturation_png(path, s.layer_class + " '" + s.layer_name + "': gate saturation over " + num(samples) +
-                                 " samples (one dot per unit)",
-                       panels, saturation_picture_width(panels.size()), kSaturationPictureHeight);
-  out << "  written: " << path << "\n";
+  write_saturation_png(
+      path,
+      s.layer_class + " '" + s.layer_name + "': gate saturation over " + num(samples) + " samples (one dot per unit)",
+      panels, saturation_picture_width(panels.size()), kSaturationPictureHeight);
+  out << "  picture: " << path << "\n";
 }
 
 // ---- the command ----
 
-// The predicted class of a [1, K] output, as text ("class 9 (Ankle boot), p = 0.93").
-std::string prediction_text(const Tensor<float>& y, const std::vector<std::string>& names) {
-  if (y.rank() != 2 || y.dim(1) < 2) return "";
+// What a [1, ...] output says: the predicted class of a probability vector ("predicted
+// class 9 (Ankle boot), p = 0.93"), else its first values.
+std::string output_text(const Tensor<float>& y, const std::vector<std::string>& names) {
   const float* v = y.data();
-  const int64_t k = std::max_element(v, v + y.dim(1)) - v;
+  const int64_t n = y.size();
   double sum = 0;
-  bool probabilities = true;
-  for (int64_t i = 0; i < y.dim(1); ++i) {
+  bool probabilities = y.rank() == 2 && n > 1;
+  for (int64_t i = 0; i < n; ++i) {
     sum += v[i];
     probabilities = probabilities && v[i] >= 0 && v[i] <= 1;
   }
-  probabilities = probabilities && std::abs(sum - 1) < 1e-3;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s %.4g", probabilities ? "p =" : "score", static_cast<double>(v[k]));
-  const std::string name = k < static_cast<int64_t>(names.size()) ? " (" + names[static_cast<size_t>(k)] + ")" : "";
-  return "predicted class " + num(k) + name + ", " + buf;
+  if (probabilities && std::abs(sum - 1) < 1e-3) {
+    const int64_t k = std::max_element(v, v + n) - v;
+    std::snprintf(buf, sizeof buf, ", p = %.3f", static_cast<double>(v[k]));
+    return "predicted class " + num(k) + (k < static_cast<int64_t>(names.size()) ? " (" + names[size_t(k)] + ")" : "") +
+           buf;
+  }
+  std::string s = "values";
+  for (int64_t i = 0; i < std::min<int64_t>(n, 6); ++i) {
+    std::snprintf(buf, sizeof buf, " %.4g", static_cast<double>(v[i]));
+    s += buf;
+  }
+  return s + (n > 6 ? " ..." : "");
 }
 
 int run_explain(const ExplainCommand& o) {
@@ -470,10 +547,22 @@ int run_explain(const ExplainCommand& o) {
   fs::create_directories(o.output, ec);
   if (ec) throw IoError("cannot create the output directory '" + o.output + "': " + ec.message());
 
-  // One sample, traced.
+  // A model built for a fixed batch size (e.g. stateful) runs whole batches of that size:
+  // the sample is explained as row `row` of the batch that holds it.
+  int64_t fixed_batch = -1;
+  if (!model->inputs().empty() && !model->shape(model->inputs()[0]).empty())
+    fixed_batch = model->shape(model->inputs()[0])[0];
+  const int64_t batch = fixed_batch > 0 ? fixed_batch : 1;
+  const int64_t first = o.sample / batch * batch, row = o.sample - first;
+  if (first + batch > n)
+    throw ConfigError("the model takes batches of exactly " + num(batch) + " samples, and sample " + num(o.sample) +
+                      " lies in an incomplete batch (the data holds " + num(n) + " samples)");
+
+  // The sample, traced.
   Trace<float> trace;
   std::vector<Tensor<float>> outputs;
-  const std::vector<Tensor<float>> one = rows(inputs, o.sample, 1);
+  const std::vector<Tensor<float>> one = rows(inputs, first, batch);
+  model->reset_states();
   {
     TraceScope<float> scope(trace);
     outputs = model->predict(one);
@@ -482,24 +571,37 @@ int run_explain(const ExplainCommand& o) {
   std::map<const TraceRecord<float>*, std::string> pictures;
   for (const TraceRecord<float>& r : trace.records()) {
     by_layer[r.layer].push_back(&r);
-    pictures[&r] = write_gate_picture(r, o.output, o.sample);
+    pictures[&r] = write_gate_picture(r, row, o.output, o.sample);
   }
 
   std::ostream& out = std::cout;
   out << "model: " << o.model.path << " ('" << model->name() << "')\n"
       << "data: " << source << "; sample " << o.sample << " of " << n;
   if (labels.rank() == 1 && labels.dim(0) == n) {
-    const auto label = static_cast<int64_t>(labels[o.sample]);
-    out << ", label " << label
-        << (label >= 0 && label < static_cast<int64_t>(class_names.size()) ? " (" + class_names[size_t(label)] + ")" : "");
+    if (class_names.empty()) {  // regression: the target value
+      out << ", target " << format_value(labels[o.sample]);
+    } else {
+      const auto label = static_cast<int64_t>(labels[o.sample]);
+      out << ", label " << label
+          << (label >= 0 && label < static_cast<int64_t>(class_names.size()) ? " (" + class_names[size_t(label)] + ")"
+                                                                             : "");
+    }
   }
-  out << "\n\nShapes for this sample (batch 1):\n";
+  out << "\n\nShapes for this sample (batch " << batch
+      << (batch > 1 ? ": the model takes batches of " + num(batch) + "; the sample is row " + num(row) : "") << "):\n";
   std::vector<Shape> shapes;
   for (const Tensor<float>& x : one) shapes.push_back(x.shape());
-  Walk{out, by_layer, pictures}.model(*model, shapes, "  ");
+  std::set<const TraceRecord<float>*> mentioned;
+  Walk{out, by_layer, pictures, mentioned, row}.model(*model, shapes, "  ");
+  for (const TraceRecord<float>& r : trace.records())  // e.g. inside TimeDistributed
+    if (!mentioned.count(&r))
+      out << "  " << r.layer_class << " '" << r.layer_name << "' (inside a wrapper): input "
+          << to_string(r.input.shape()) << "; gates and states over time: " << pictures[&r] << "\n";
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const std::string p = prediction_text(outputs[i], class_names);
-    out << "  output " << i << ": " << to_string(outputs[i].shape()) << (p.empty() ? "" : "  " + p) << "\n";
+    out << "  output " << i << ": " << to_string(outputs[i].shape()) << "  "
+        << output_text(outputs[i].rank() > 0 && outputs[i].dim(0) == batch ? rows(outputs[i], row, 1) : outputs[i],
+                       class_names)
+        << "\n";
   }
   if (trace.empty()) {
     out << "\nThe model has no recurrent layer (LSTM, GRU, SimpleRNN, RNN): nothing to picture.\n";
@@ -507,11 +609,14 @@ int run_explain(const ExplainCommand& o) {
   }
 
   // Saturation over the first samples, in batches (the trace holds one batch at a time).
-  const int64_t total = std::min(n, o.saturation_samples);
+  const int64_t step = fixed_batch > 0 ? fixed_batch : o.batch_size;
+  const int64_t total =
+      fixed_batch > 0 ? std::min(n, o.saturation_samples) / step * step : std::min(n, o.saturation_samples);
   std::map<std::pair<const Layer<float>*, int64_t>, Saturation> stats;
   std::vector<std::pair<const Layer<float>*, int64_t>> order;
-  for (int64_t b = 0; b < total; b += o.batch_size) {
-    const int64_t m = std::min(o.batch_size, total - b);
+  model->reset_states();
+  for (int64_t b = 0; b < total; b += step) {
+    const int64_t m = std::min(step, total - b);
     Trace<float> batch_trace;
     {
       TraceScope<float> scope(batch_trace);

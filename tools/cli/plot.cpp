@@ -194,10 +194,12 @@ std::vector<double> nice_ticks(double lo, double hi, int count, double* step_out
 }
 
 std::string tick_label(double v, double step) {
-  const int decimals = std::clamp(static_cast<int>(std::ceil(-std::log10(step) - 1e-9)), 0, 6) +
-                       (std::abs(step / std::pow(10.0, std::floor(std::log10(step))) - 2.5) < 1e-9 ? 1 : 0);
+  // Enough decimals to tell ticks `step` apart: 0.25 -> 2, 2.5 -> 1, 250 -> 0.
+  int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  const double scaled = step * std::pow(10.0, decimals);
+  if (std::abs(scaled - std::round(scaled)) > 1e-6) ++decimals;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", std::max(0, decimals), v);
+  std::snprintf(buf, sizeof buf, "%.*f", std::min(decimals, 6), v);
   return buf;
 }
 
@@ -248,8 +250,8 @@ void heat_panel(cairo_t* cr, const HeatMap& m, double x, double y, double w, dou
   if (pw < 10 || ph < 10) return;
 
   // The cells as a small image scaled up without smoothing.
-  cairo_surface_t* img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, static_cast<int>(m.cols),
-                                                    static_cast<int>(m.rows));
+  cairo_surface_t* img =
+      cairo_image_surface_create(CAIRO_FORMAT_RGB24, static_cast<int>(m.cols), static_cast<int>(m.rows));
   const int stride = cairo_image_surface_get_stride(img);
   unsigned char* pixels = cairo_image_surface_get_data(img);
   const double span = m.hi > m.lo ? m.hi - m.lo : 1.0;
@@ -421,8 +423,7 @@ void write_history_png(const std::string& path, const std::vector<std::string>& 
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i].rfind("val_", 0) != 0 && names[i] != "learning_rate" && names[i] != "lr") metrics.push_back(i);
   if (metrics.empty() || columns[metrics[0]].empty())
-    throw ConfigError("history picture: no training metric with values (names: " +
-                      std::to_string(names.size()) + ")");
+    throw ConfigError("history picture: no training metric with values (names: " + std::to_string(names.size()) + ")");
   Canvas canvas(width, height);
   cairo_t* cr = canvas.cr();
   text(cr, width / 2.0, 10, fit(cr, title, kTitleSize, width - 20, true), {kTitleSize, 0.5, 0, 0, true});
@@ -441,8 +442,7 @@ void write_history_png(const std::string& path, const std::vector<std::string>& 
 }
 
 void write_confusion_png(const std::string& path, const std::vector<std::vector<int64_t>>& counts,
-                         const std::vector<std::string>& class_names, const std::string& title, int width,
-                         int height) {
+                         const std::vector<std::string>& class_names, const std::string& title, int width, int height) {
   check_size("confusion picture", width, height);
   const size_t n = counts.size();
   if (n == 0) throw ConfigError("confusion picture: no classes");
@@ -469,8 +469,8 @@ void write_confusion_png(const std::string& path, const std::vector<std::vector<
   const double guess_cell = std::min((width - left - right) / static_cast<double>(n), 80.0);
   const bool rotate = widest + 6 > guess_cell;
   const double bottom = (rotate ? widest * 0.72 + 16 : 24) + 34;
-  const double cell = std::max(4.0, std::min((width - left - right) / static_cast<double>(n),
-                                             (height - top - bottom) / static_cast<double>(n)));
+  const double cell = std::max(
+      4.0, std::min((width - left - right) / static_cast<double>(n), (height - top - bottom) / static_cast<double>(n)));
   const double grid = cell * static_cast<double>(n);
   const double gx = left + std::max(0.0, (width - left - right - grid) / 2), gy = top;
   const double count_size = std::clamp(cell * 0.32, 7.0, 14.0);
@@ -493,8 +493,8 @@ void write_confusion_png(const std::string& path, const std::vector<std::vector<
     else
       text(cr, gx + mid, gy + grid + 6, labels[i], {kLabelSize, 0.5, 0});
   }
-  text(cr, gx + grid / 2, height - 12, "predicted class", {kLabelSize, 0.5, 1, 0, true});
-  text(cr, 12, gy + grid / 2, "true class", {kLabelSize, 0.5, 0.5, -M_PI / 2, true});
+  text(cr, gx + grid / 2, gy + grid + bottom - 12, "predicted class", {kLabelSize, 0.5, 1, 0, true});
+  text(cr, gx - widest - 30, gy + grid / 2, "true class", {kLabelSize, 0.5, 0.5, -M_PI / 2, true});
   // The colour bar shows counts, on the Blues map.
   const double bx = gx + grid + 22, bh = grid;
   for (int i = 0; i < static_cast<int>(bh); ++i) {
@@ -504,8 +504,14 @@ void write_confusion_png(const std::string& path, const std::vector<std::vector<
   }
   frame(cr, bx, gy, 16, bh);
   double step = 1;
-  for (double v : nice_ticks(0, static_cast<double>(peak), 6, &step)) {
-    if (v > static_cast<double>(peak) || step < 1) continue;
+  std::vector<double> ticks = nice_ticks(0, static_cast<double>(peak), 6, &step);
+  if (step < 1) {  // counts are whole numbers
+    step = 1;
+    ticks.clear();
+    for (int64_t v = 0; v <= peak; ++v) ticks.push_back(static_cast<double>(v));
+  }
+  for (double v : ticks) {
+    if (v > static_cast<double>(peak)) continue;
     const double ty = gy + bh * (1 - v / static_cast<double>(peak));
     line(cr, bx + 16, ty, bx + 20, ty, kAxis);
     text(cr, bx + 23, ty, tick_label(v, step), {kTickSize, 0, 0.5});
@@ -515,7 +521,8 @@ void write_confusion_png(const std::string& path, const std::vector<std::vector<
 }
 
 void write_heatmaps_png(const std::string& path, const std::string& title, const std::string& note,
-                        const std::vector<HeatMap>& panels, int columns, int width, int height) {
+                        const std::vector<HeatMap>& panels, int columns, int width, int height,
+                        const std::vector<std::string>& legend) {
   check_size("heat map picture", width, height);
   if (panels.empty() || columns <= 0) throw ConfigError("heat map picture: no panels");
   for (const HeatMap& m : panels)
@@ -536,11 +543,19 @@ void write_heatmaps_png(const std::string& path, const std::string& title, const
     const int r = static_cast<int>(i) / columns, c = static_cast<int>(i) % columns;
     heat_panel(cr, panels[i], pw * c + 4, top + ph * r + 4, pw - 8, ph - 8);
   }
+  const size_t free_slot = panels.size();
+  if (!legend.empty() && free_slot < static_cast<size_t>(rows * columns)) {
+    const double lx = pw * static_cast<double>(free_slot % columns) + 30;
+    const double ly = top + ph * static_cast<double>(free_slot / columns) + 40;
+    for (size_t i = 0; i < legend.size(); ++i)
+      text(cr, lx, ly + 24.0 * static_cast<double>(i), fit(cr, legend[i], kLabelSize + 1, pw - 40, i == 0),
+           {kLabelSize + 1, 0, 0, 0, i == 0});
+  }
   canvas.save(path);
 }
 
-void write_saturation_png(const std::string& path, const std::string& title,
-                          const std::vector<SaturationPanel>& panels, int width, int height) {
+void write_saturation_png(const std::string& path, const std::string& title, const std::vector<SaturationPanel>& panels,
+                          int width, int height) {
   check_size("saturation picture", width, height);
   if (panels.empty()) throw ConfigError("saturation picture: no panels");
   for (const SaturationPanel& p : panels)

@@ -46,9 +46,11 @@ struct HeatMap {
 };
 
 // Heat maps in a grid of `columns` panels per row (filled row by row), each with its title,
-// axes and colour bar, under `title`; `note` (may be empty) is printed below the title.
+// axes and colour bar, under `title`; `note` (may be empty) is printed below the title, and
+// `legend` lines (e.g. the cell's equations) in the first free grid slot, if there is one.
 void write_heatmaps_png(const std::string& path, const std::string& title, const std::string& note,
-                        const std::vector<HeatMap>& panels, int columns, int width, int height);
+                        const std::vector<HeatMap>& panels, int columns, int width, int height,
+                        const std::vector<std::string>& legend = {});
 
 // A scatter plot per gate as in Karpathy, Johnson & Fei-Fei (2015), Fig. 5: one dot per unit
 // at x = fraction of steps the gate is left-saturated (< 0.1), y = right-saturated (> 0.9),
@@ -57,7 +59,7 @@ struct SaturationPanel {
   std::string title;
   std::vector<double> left, right;  // one entry per unit
 };
-void write_saturation_png(const std::string& path, const std::string& title,
-                          const std::vector<SaturationPanel>& panels, int width, int height);
+void write_saturation_png(const std::string& path, const std::string& title, const std::vector<SaturationPanel>& panels,
+                          int width, int height);
 
 }  // namespace rnnx::cli
