@@ -432,7 +432,9 @@ void write_history_png(const std::string& path, const std::vector<std::string>& 
     const std::string& name = names[metrics[k]];
     std::vector<Series> series{{columns[metrics[k]], "training", kBlue, false}};
     for (size_t j = 0; j < names.size(); ++j)
-      if (names[j] == "val_" + name) series.push_back({columns[j], "validation", kOrange, true});
+      if (names[j] == "val_" + name &&
+          std::any_of(columns[j].begin(), columns[j].end(), [](double v) { return std::isfinite(v); }))
+        series.push_back({columns[j], "validation", kOrange, true});  // not when every value is NA
     const std::string panel_title =
         series.size() > 1 ? "Training and validation " + spaced(name) : "Training " + spaced(name);
     curve_panel(cr, panel_title, name, series, panel_w * static_cast<double>(k) + 6, top, panel_w - 12,

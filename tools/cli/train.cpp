@@ -230,17 +230,17 @@ int run_train(TrainCommand& o) {
 
   if (scaling) fold_standardization(model, *scaling);
   nlohmann::json results;
+  std::string test_line;  // printed last: the run's result
   if (data.test) {
     EvaluateOptions<float> eo;
     eo.verbose = 0;
     eo.batch_size = std::max<int64_t>(o.batch_size, 256);
     const Logs scores = trainer.evaluate({data.test->x}, {data.test->y}, eo);
-    std::cout << "test (" << data.test->samples() << " samples):";
+    test_line = "test (" + std::to_string(data.test->samples()) + " samples):";
     for (const auto& [k, v] : scores.items()) {
-      std::cout << " " << (k == scores.items().front().first ? "" : "- ") << k << ": " << format_value(v);
+      test_line += (k == scores.items().front().first ? " " : " - ") + k + ": " + format_value(v);
       results["test_" + k] = v;
     }
-    std::cout << "\n";
   }
 
   // Outputs: the model (with a test vector of a few samples, for `rnnx verify`), the curves,
@@ -284,7 +284,8 @@ int run_train(TrainCommand& o) {
 
   std::cout << "wrote " << model_path << ", " << history_csv << ", " << curves << ", "
             << (fs::path(o.output) / "settings.json").string() << (o.no_checkpoint ? "" : ", " + ckpt) << " ("
-            << format_value(seconds) << " s)\n";
+            << format_value(seconds).substr(0, format_value(seconds).find('.') + 2) << " s)\n";
+  if (!test_line.empty()) std::cout << test_line << "\n";
   return 0;
 }
 
