@@ -66,7 +66,10 @@ def main():
     from oracle import common, runner
     from oracle import k3_rnn, k3_models, tfk_cases, training_cases
     from oracle import file_cases, struct_file_cases
+    from oracle import shared_object_cases
     from oracle import time_major_cases
+    from oracle import plumbing_cases
+    from oracle import conv1d_cases
     common.VERSIONS.update(keras=keras.__version__, tensorflow=tf.__version__,
                            tf_keras=tf_keras.__version__)
     runner.init_libs(keras, tf, tf_keras)
@@ -85,9 +88,13 @@ def main():
         ("custom_cell", tfk_cases.custom_cell_cases),
         ("tf1", tfk_cases.tf1_cases),
         ("time_major", time_major_cases.time_major_cases),
+        (plumbing_cases.FAMILY, lambda: plumbing_cases.plumbing_cases(out_root)),
+        (conv1d_cases.FAMILY, conv1d_cases.conv1d_cases),
+        ("normalization", lambda: __import__("oracle.normalization_cases", fromlist=["x"]).normalization_cases()),
         (training_cases.FAMILY, training_cases.training_cases),
         (file_cases.FAMILY, None),  # writes model files, not Golden cases (below)
         ("struct_files", None),  # a part of `files` that can be rewritten alone (below)
+        ("shared_objects", None),  # a part of `files`: shared_object_cases.py (below)
     ]
     only = [f for f in args.only.split(",") if f]
     unknown = set(only) - {f for f, _ in families}
@@ -98,7 +105,7 @@ def main():
     training_root = os.path.abspath(args.training_out)
     if only:
         for f in only:
-            if f not in (training_cases.FAMILY, file_cases.FAMILY, "struct_files"):
+            if f not in (training_cases.FAMILY, file_cases.FAMILY, "struct_files", "shared_objects"):
                 shutil.rmtree(os.path.join(out_root, f), ignore_errors=True)
     else:
         shutil.rmtree(out_root, ignore_errors=True)
@@ -119,6 +126,10 @@ def main():
             shutil.rmtree(files_root, ignore_errors=True)
             counts[fam] = file_cases.generate(files_root, dict(common.VERSIONS))
             print("%-14s %4d files  %6.1fs" % (fam, counts[fam], time.time() - t), flush=True)
+            continue
+        if fam == "shared_objects":
+            if only:  # else written by the `files` family
+                counts[fam] = shared_object_cases.generate(os.path.abspath(args.files_out), dict(common.VERSIONS))
             continue
         if fam == "struct_files":
             if not only:
@@ -174,6 +185,11 @@ time_major family: tf_keras layers with `time_major=True` (python/oracle/time_ma
 inputs `cI_x0` are `(T,B,D)`, masks `cI_mask` `(T,B)`, sequence outputs `(T,B,U)`, the
 whole-sequence input dropout mask `cI_dm0` of the cuDNN-capable LSTM path `(T,B,D)`;
 states and initial states stay `(B,U)`.
+
+plumbing family (python/oracle/plumbing_cases.py): models run in inference; most cases
+also carry Keras' gradients of `L = sum_k <r_k, y_k> + sum(model.losses)` under the JSON
+key `grads` (`r`: `gr*`, per input `gx*`, per weight `gw*` in get_weights() order), and the
+composite models and a Lambda model are saved next to them as Keras 3 `.keras` files.
 """
 
 

@@ -16,6 +16,8 @@ import numpy as np
 from . import k2_file_cases
 from . import nested_file_cases
 from . import struct_file_cases
+from . import shared_object_cases
+from . import conv1d_file_cases
 from . import runner as R
 from .common import write_npz
 
@@ -324,6 +326,8 @@ def generate(out_dir, versions):
     cases += k2_file_cases.generate(out_dir, _k2_entry)
     _broken_weights(out_dir)
     struct_file_cases.generate(out_dir, versions)  # its own index, struct_cases.json
+    shared_object_cases.generate(out_dir, versions)  # its own index, shared_object_cases.json
+    conv1d_file_cases.generate(out_dir, versions)  # its own index, conv1d_file_cases.json
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"generator": "python/oracle/file_cases.py", "versions": versions, "cases": cases}, f, indent=1)
         f.write("\n")

@@ -130,8 +130,9 @@ def run_case(name, description, build, loss, optimizer, batches, *, class_weight
         model.set_weights([f32(rng.uniform(-w_scale, w_scale, size=w.shape)) for w in model.get_weights()])
     else:
         model.set_weights(init_weights(model, rng))
-    assert [w.path for w in model.trainable_weights] == [w.path for w in model.weights], \
-        "all weights must be trainable and in get_weights() order"
+    # Non-trainable weights (BatchNormalization's moving statistics) may sit among them.
+    assert [w.path for w in model.trainable_weights] == [w.path for w in model.weights if w.trainable], \
+        "the trainable weights must be in get_weights() order"
     opt, loss_obj = optimizer(), loss()
     model.compile(optimizer=opt, loss=loss_obj)
 
@@ -170,6 +171,9 @@ def run_case(name, description, build, loss, optimizer, batches, *, class_weight
     g.doc["step0_loss"] = loss0
     g.doc["step0_regularization_loss"] = reg0
     g.doc["grads_step0"] = g.put_list("g", grads)
+    for v, w in zip(model.weights, w0):  # the tape's training call moved BatchNorm statistics
+        if not v.trainable:
+            v.assign(w)
     for a, b in zip(np_weights(model), w0):
         close(a, b, name + " weights untouched by the gradient pass")
 
@@ -682,6 +686,12 @@ def training_cases():
     out += model_cases()
     out += dropout_cases()
     out += fit_case()
+    from . import embedding_training_cases  # noqa: E402 (it imports this module)
+    out += embedding_training_cases.embedding_cases()
+    from . import conv1d_training_cases  # noqa: E402 (it imports this module)
+    out += conv1d_training_cases.cases()
+    from . import normalization_training_cases  # noqa: E402 (it imports this module)
+    out += normalization_training_cases.cases()
     return out
 
 
@@ -716,11 +726,14 @@ Each case is `<case>.json` + `<case>.npz` (np.savez layout, uncompressed). JSON 
   (false), `epoch_losses` (history["loss"]), `weights_after_epoch` (`e0..`, stacked on
   a leading epoch axis); `grads_step0` there is on the first `batch_size` samples.
 
-Not covered on purpose: Adam-type optimizers on Embedding weights. On the TF backend the
-Embedding gradient is a tf.IndexedSlices with one slice per occurrence of an id, and Keras'
-Adam/RMSprop/Adagrad square the slices before duplicates are summed (v gets sum_j g_j^2,
-not (sum_j g_j)^2), so with ids repeated in a batch the update differs from the dense math
-of the JAX/torch backends; the Embedding case trains with SGD, which is linear.
+Embedding weights with repeated ids (`embed_*`, python/oracle/embedding_training_cases.py):
+on the TF backend the Embedding gradient is a tf.IndexedSlices with one row per looked-up
+token, and Keras' Adam/AdamW/RMSprop/Adagrad square the rows before duplicates are summed
+(v gets sum_j g_j^2, not (sum_j g_j)^2); clipnorm / global_clipnorm take the norm over the
+rows and clipvalue clips each row (global_clipnorm's `v * scale` then densifies the
+gradient). rnnx follows this by default (RowGradients::tensorflow);
+the dense math of the JAX/torch backends is RowGradients::dense. With an
+embeddings_regularizer TensorFlow densifies the gradient (`embed_adam_l2`).
 """
 
 

@@ -187,7 +187,7 @@ File::File(std::span<const uint8_t> image, std::string where) : lock_(library_mu
     if (image.empty() || !has_hdf5_signature(image))
       throw FormatError(where_ + ": not an HDF5 file (no HDF5 signature)");
     loan_ = Loan{const_cast<uint8_t*>(image.data()), image.size()};
-    H5FD_file_image_callbacks_t callbacks = {loan_malloc, loan_memcpy,     loan_realloc, loan_free,
+    H5FD_file_image_callbacks_t callbacks = {loan_malloc,     loan_memcpy,     loan_realloc, loan_free,
                                              loan_udata_copy, loan_udata_free, &loan_};
     Id fapl(H5Pcreate(H5P_FILE_ACCESS));
     if (fapl.get() < 0 || H5Pset_fapl_core(fapl.get(), 1 << 16, /*backing_store=*/0) < 0 ||

@@ -43,6 +43,31 @@ std::unique_ptr<Layer<T>> builtin_layer(const KerasConfig& c);
 template <class T>
 std::unique_ptr<Cell<T>> builtin_cell(const KerasConfig& c);
 bool is_builtin_cell_class(const std::string& class_name);
+// Conv1D, SeparableConv1D, DepthwiseConv1D, MaxPooling1D, AveragePooling1D, UpSampling1D,
+// ZeroPadding1D, Cropping1D (keras_config_conv.cpp); null for other classes.
+template <class T>
+std::unique_ptr<Layer<T>> make_conv1d_layer(const std::string& class_name, const KerasConfig& c,
+                                            const std::string& name);
+// LayerNormalization, BatchNormalization, GroupNormalization, UnitNormalization,
+// Normalization, Rescaling (keras_config_normalization.cpp); null for other classes.
+template <class T>
+std::unique_ptr<Layer<T>> make_normalization_layer(const std::string& class_name, const KerasConfig& c,
+                                                   const std::string& name);
+// RepeatVector, Permute, Subtract, Multiply, Average, Maximum, Minimum, Dot, LeakyReLU, PReLU,
+// ELU, ReLU, Softmax, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout,
+// ActivityRegularization; ConfigError for Lambda (keras_config_plumbing.cpp); null otherwise.
+template <class T>
+std::unique_ptr<Layer<T>> make_plumbing_layer(const std::string& class_name, const KerasConfig& c,
+                                              const std::string& name);
+// Classes of keras_config_plumbing.cpp whose output carries the input's mask unchanged
+// (activation and noise layers), and the merge classes whose output mask is the OR of their
+// inputs' masks when every input has one (Add, Subtract, Multiply, Average, Maximum,
+// Minimum); used to check the masks Keras 3 records in a functional config.
+bool passes_mask_through(const std::string& class_name);
+bool ors_input_masks(const std::string& class_name);
+// The normalisation / preprocessing classes, which pass their input's mask on
+// (keras_config_normalization.cpp).
+bool normalization_passes_mask(const std::string& class_name);
 // The batch shape of an InputLayer config (batch_shape / batch_input_shape), after checking
 // its other keys (sparse, ragged, optional, dtype).
 Shape read_input_layer_config(const KerasConfig& c);

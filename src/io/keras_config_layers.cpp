@@ -388,8 +388,7 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
     return std::make_unique<Embedding<T>>(o, name);
   }
   if (cn == "Masking") return std::make_unique<Masking<T>>(MaskingOptions{c.get_double("mask_value", 0.0)}, name);
-  if (cn == "Dropout" || cn == "SpatialDropout1D") {
-    if (cn == "SpatialDropout1D") c.fail("rate", "SpatialDropout1D is not supported by rnnx");
+  if (cn == "Dropout") {
     DropoutOptions o;
     o.rate = c.get_double("rate");
     if (c.has("noise_shape")) o.noise_shape = c.get_int_list("noise_shape");
@@ -412,6 +411,9 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
   if (cn == "Flatten")
     return std::make_unique<Flatten<T>>(FlattenOptions{c.get_string("data_format", "channels_last")}, name);
   if (cn == "InputLayer") return std::make_unique<InputLayer<T>>(read_input_layer_config(c), name);
+  if (auto conv = make_conv1d_layer<T>(cn, c, name)) return conv;
+  if (auto norm = make_normalization_layer<T>(cn, c, name)) return norm;
+  if (auto plumbing = make_plumbing_layer<T>(cn, c, name)) return plumbing;
   return nullptr;
 }
 

@@ -292,16 +292,37 @@ NodeSpec k3_node(const Json& node, const std::string& context) {
 // passes the result as the call's `mask` argument. rnnx propagates masks implicitly
 // (model.h), so such a recorded mask is accepted when it is exactly the mask rnnx will
 // propagate to that call, and the mask operations themselves are dropped.
+// Merge layers (Add, Subtract, ...) OR their inputs' masks: Keras 3 records LogicalOr(a, b)
+// nodes, rnnx a logical_or expression over the flattened operands, in input order.
 struct MaskExpr {
-  enum Kind { none, not_equal, any_not_equal } kind = none;
+  enum Kind { none, not_equal, any_not_equal, logical_or } kind = none;
   std::string source_layer;  // the tensor compared (layer, node, tensor)
   int64_t source_node = 0, source_tensor = 0;
   double value = 0.0;
+  std::vector<MaskExpr> any_of{};  // logical_or: the operands (none of them logical_or)
   bool operator==(const MaskExpr&) const = default;
 };
 
+// a OR b, flattened.
+MaskExpr mask_or(const MaskExpr& a, const MaskExpr& b) {
+  MaskExpr out;
+  out.kind = MaskExpr::logical_or;
+  for (const MaskExpr* m : {&a, &b}) {
+    if (m->kind == MaskExpr::logical_or)
+      out.any_of.insert(out.any_of.end(), m->any_of.begin(), m->any_of.end());
+    else
+      out.any_of.push_back(*m);
+  }
+  return out;
+}
+
 std::string describe(const MaskExpr& m) {
   if (m.kind == MaskExpr::none) return "no mask";
+  if (m.kind == MaskExpr::logical_or) {
+    std::string s = "or(";
+    for (size_t i = 0; i < m.any_of.size(); ++i) s += (i ? ", " : "") + describe(m.any_of[i]);
+    return s + ")";
+  }
   const std::string src =
       m.source_layer + "[" + std::to_string(m.source_node) + "][" + std::to_string(m.source_tensor) + "]";
   const std::string ne = "not_equal(" + src + ", " + std::to_string(m.value) + ")";
@@ -309,8 +330,9 @@ std::string describe(const MaskExpr& m) {
 }
 
 struct MaskOp {
-  std::string cls;  // NotEqual or Any
+  std::string cls;  // NotEqual, Any or LogicalOr
   TensorKey input;
+  TensorKey input2;    // LogicalOr's second operand
   double value = 0.0;  // NotEqual's scalar
 };
 
@@ -325,7 +347,11 @@ MaskOp read_mask_op(const KerasConfig& c, const Json& entry, const std::string& 
   if (!args || !args->is_array() || args->empty() || !is_k3_tensor((*args)[0]))
     throw ConfigError(context + ": expected a tensor argument");
   op.input = key_from_k3_tensor((*args)[0], context);
-  if (op.cls == "NotEqual") {
+  if (op.cls == "LogicalOr") {
+    if (args->size() != 2 || !is_k3_tensor((*args)[1]))
+      throw ConfigError(context + ": only LogicalOr(tensor, tensor) is supported");
+    op.input2 = key_from_k3_tensor((*args)[1], context);
+  } else if (op.cls == "NotEqual") {
     if (args->size() != 2 || !(*args)[1].is_number())
       throw ConfigError(context + ": only NotEqual(tensor, number) is supported");
     op.value = (*args)[1].get<double>();
@@ -391,6 +417,15 @@ struct FunctionalBuild {
       return b->forward_layer().rnn_options().return_sequences ? implicit_mask(in, depth + 1) : MaskExpr{};
     if (cn == "Dense" || cn == "Dropout" || cn == "Activation" || cn == "TimeDistributed")
       return implicit_mask(in, depth + 1);
+    if (passes_mask_through(cn) || normalization_passes_mask(cn)) return implicit_mask(in, depth + 1);
+    if (ors_input_masks(cn)) {  // the OR of the inputs' masks when every input has one
+      MaskExpr out = implicit_mask(in, depth + 1);
+      for (size_t i = 1; i < n->args.size() && out.kind != MaskExpr::none; ++i) {
+        const MaskExpr m = implicit_mask(n->args[i], depth + 1);
+        out = m.kind == MaskExpr::none ? MaskExpr{} : mask_or(out, m);
+      }
+      return out;
+    }
     return {};
   }
 
@@ -398,6 +433,10 @@ struct FunctionalBuild {
     auto it = mask_ops.find(k.layer);
     if (it == mask_ops.end() || k.node_index != 0 || k.tensor_index != 0) return {};
     const MaskOp& op = it->second;
+    if (op.cls == "LogicalOr") {
+      const MaskExpr a = recorded_mask(op.input), b = recorded_mask(op.input2);
+      return a.kind == MaskExpr::none || b.kind == MaskExpr::none ? MaskExpr{} : mask_or(a, b);
+    }
     if (op.cls == "NotEqual")
       return {MaskExpr::not_equal, op.input.layer, op.input.node_index, op.input.tensor_index, op.value};
     auto inner = mask_ops.find(op.input.layer);
@@ -434,9 +473,7 @@ std::string model_where(const Json& entry) {
 }
 
 // The class that names a layer's weights group: a tf.keras "Model" entry is a Functional.
-std::string weights_class(const std::string& class_name) {
-  return class_name == "Model" ? "Functional" : class_name;
-}
+std::string weights_class(const std::string& class_name) { return class_name == "Model" ? "Functional" : class_name; }
 
 bool is_model_entry(const Json* entry) {
   const Json* cn = entry ? find_key(*entry, "class_name") : nullptr;
@@ -517,7 +554,7 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
       fb.inputs.insert(lname);
       continue;
     }
-    if (lc.class_name() == "NotEqual" || lc.class_name() == "Any") {
+    if (lc.class_name() == "NotEqual" || lc.class_name() == "Any" || lc.class_name() == "LogicalOr") {
       fb.mask_ops[lname] = read_mask_op(lc, le, lc.where());
       continue;
     }
@@ -606,8 +643,7 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
 // InputLayer), and may have no input shape yet (it is built when the outer model calls it).
 template <class T>
 std::unique_ptr<Model<T>> sequential(const std::shared_ptr<const Json>& doc, const Json& entry, const KerasVersion& v,
-                                     const std::string& context, std::vector<ConfigLayer<T>>* layers_out,
-                                     bool nested) {
+                                     const std::string& context, std::vector<ConfigLayer<T>>* layers_out, bool nested) {
   const Json* cfg_ptr = find_key(entry, "config");
   // Keras <= 2.1 wrote the layer list itself as the config.
   const Json* layers = cfg_ptr && cfg_ptr->is_array() ? cfg_ptr : (cfg_ptr ? find_key(*cfg_ptr, "layers") : nullptr);

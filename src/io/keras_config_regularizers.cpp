@@ -11,6 +11,16 @@
 // A {"class_name", "config"} object (tf.keras form; Keras 3 adds "module" and
 // "registered_name") names the same classes; its config overrides the class defaults
 // (a null value keeps the default, as Keras' constructors do).
+// "shared_object_id" (K3 keras/src/saving/serialization_lib.py): saving a .keras file runs
+// in an ObjectSharingScope, and an object serialized twice gets "shared_object_id": id(obj)
+// in each of its configs; an RNN layer serializes its cell's initializers, regularizers and
+// constraints twice (once inside the "cell" config it then deletes), and one object passed
+// to two layers gets the same id in both. On load, deserialize_keras_object would reuse the
+// first object of an id, but regularizers/constraints/initializers are deserialized with
+// module_objects (regularizers.deserialize etc.), which rebuilds the config from
+// class_name + config alone and drops the id: Keras 3.15 reads every copy on its own and
+// shares nothing (a later copy with other numbers keeps its numbers). So does rnnx: the key
+// is accepted, whatever its value, and ignored.
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,7 +71,7 @@ constexpr const char* kConstraintForms =
 
 // Reads `key` of `c` as a regularizer or constraint (`family`, whose accepted forms `forms`
 // describes): null / absent gives Out{}; a name; or a {"class_name", "config", ["module",
-// "registered_name"]} object whose metadata must name a built-in class. `named(name)` gives
+// "registered_name", "shared_object_id"]} object whose metadata must name a built-in class. `named(name)` gives
 // the class of a name with its defaults (or nullopt), `unknown(name)` says why a string is
 // refused, and `apply(out, class, key, value, fail)` reads one non-null config entry.
 // Errors are ConfigError "<where>: argument '<key>' expected <forms>; got <value>, which ...".
@@ -88,7 +98,7 @@ Out read_setting(const KerasConfig& c, const KerasConfig::Impl& impl, const std:
     fail("is a custom " + std::string(family) + " (registered_name " + compact(*reg) + ") that rnnx cannot apply");
   for (auto it = j->begin(); it != j->end(); ++it) {
     const std::string& k = it.key();
-    if (k == "class_name" || k == "config" || k == "registered_name") continue;
+    if (k == "class_name" || k == "config" || k == "registered_name" || k == "shared_object_id") continue;
     if (k != "module") fail("has an unexpected key '" + k + "'");
     if (!it->is_string() || it->get<std::string>().rfind("keras", 0) != 0)
       fail("is a " + std::string(family) + " from module " + compact(*it) + ", not a built-in Keras " + family);

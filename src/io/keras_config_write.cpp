@@ -304,6 +304,19 @@ J recurrent_config(const RNN<T>& r) {
 
 }  // namespace
 
+J value_json(const Activation& a, const std::string& where, const std::string& key) {
+  return activation_json(a, where, key);
+}
+J value_json(const Initializer& i) { return initializer_json(i); }
+J value_json(const Regularizer& r) { return regularizer_json(r); }
+J value_json(const Constraint& c) { return constraint_json(c); }
+template <class T>
+J layer_head(const std::string& name) {
+  return head<T>(name);
+}
+template J layer_head<float>(const std::string&);
+template J layer_head<double>(const std::string&);
+
 template <class T>
 J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_shape) {
   const std::string cn = layer.class_name();
@@ -313,7 +326,9 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
                       "' has no Keras 3 equivalent; the model cannot be saved as a Keras 3 file");
   };
   J c;
-  if (auto* r = dynamic_cast<const RNN<T>*>(&layer)) {
+  if (std::optional<J> plumbing = plumbing_layer_config<T>(layer)) {  // before Dropout: SpatialDropout1D is one
+    c = std::move(*plumbing);
+  } else if (auto* r = dynamic_cast<const RNN<T>*>(&layer)) {
     c = recurrent_config(*r);
   } else if (auto* b = dynamic_cast<const Bidirectional<T>*>(&layer)) {
     c = head<T>(layer.name());
@@ -386,6 +401,10 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
   } else if (auto* f = dynamic_cast<const Flatten<T>*>(&layer)) {
     c = head<T>(layer.name());
     c["data_format"] = f->options().data_format;
+  } else if (std::optional<J> conv = conv1d_layer_config<T>(layer)) {
+    c = std::move(*conv);
+  } else if (std::optional<J> norm = normalization_layer_config<T>(layer)) {
+    c = std::move(*norm);
   } else if (auto* m = dynamic_cast<const Model<T>*>(&layer)) {
     return nested_model_entry<T>(*m);
   } else {

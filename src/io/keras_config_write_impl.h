@@ -6,8 +6,11 @@
 #include <string>
 
 #include "core/keras_naming.h"
+#include "rnnx/activations.h"
 #include "rnnx/core/shape.h"
+#include "rnnx/initializers.h"
 #include "rnnx/layers/layer.h"
+#include "rnnx/train/regularizers.h"
 
 namespace rnnx {
 template <class T>
@@ -40,6 +43,27 @@ J build_config(const std::optional<Shape>& shape);
 // [, "build_config"]}; ConfigError for what Keras 3 cannot express (save_model.h).
 template <class T>
 J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_shape);
+// Keras 3 serialized values and the {"name", "trainable", "dtype"} head of a layer config,
+// for the writers of other layer families (keras_config_write_<topic>.cpp).
+J value_json(const Activation& a, const std::string& where, const std::string& key);
+J value_json(const Initializer& i);
+J value_json(const Regularizer& r);
+J value_json(const Constraint& c);
+template <class T>
+J layer_head(const std::string& name);
+// The config of a Conv1D-family layer (keras_config_write_conv.cpp), nullopt for others.
+template <class T>
+std::optional<J> conv1d_layer_config(const Layer<T>& layer);
+// The config of a normalisation / Normalization / Rescaling layer
+// (keras_config_write_normalization.cpp), nullopt for others.
+template <class T>
+std::optional<J> normalization_layer_config(const Layer<T>& layer);
+// The config of a plumbing / activation / noise layer (keras_config_write_plumbing.cpp:
+// RepeatVector, Permute, Subtract, Multiply, Average, Maximum, Minimum, Dot, LeakyReLU, ELU,
+// ReLU, PReLU, Softmax, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout,
+// ActivityRegularization), nullopt for others.
+template <class T>
+std::optional<J> plumbing_layer_config(const Layer<T>& layer);
 // An InputLayer entry.
 J input_layer_entry(const std::string& name, const Shape& shape, const std::string& dtype);
 // The Keras 3 entry of a model used as a layer (a Sequential or Functional entry, as Keras 3

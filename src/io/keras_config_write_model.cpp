@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "io/keras_config_impl.h"  // passes_mask_through
 #include "io/keras_config_write_impl.h"
 #include "rnnx/cells/stacked_cells.h"
 #include "rnnx/core/error.h"
@@ -135,6 +136,7 @@ class GraphWriter {
     const std::string cn = layer.class_name();
     if (cn == "Dense" || cn == "Dropout" || cn == "Activation" || cn == "TimeDistributed")
       return mask_of(in, depth + 1);
+    if (passes_mask_through(cn)) return mask_of(in, depth + 1);  // activation / noise layers
     return {};
   }
 

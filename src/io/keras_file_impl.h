@@ -105,5 +105,4 @@ void convert_cudnn_weights(const Cell<T>* cell, std::vector<Tensor<T>>& values, 
 template <class T>
 bool is_cudnn_bias(const Cell<T>* cell, const Shape& bias_shape);
 
-
 }  // namespace rnnx::detail

@@ -319,8 +319,7 @@ void check_test_vector(Model<T>& model, std::span<const uint8_t> archive, const 
     throw VerificationError(where + ": the model does not reproduce the test vector it carries:\n" + r.to_string());
 }
 
-template void check_test_vector<float>(Model<float>&, std::span<const uint8_t>, const std::string&,
-                                       const LoadOptions&);
+template void check_test_vector<float>(Model<float>&, std::span<const uint8_t>, const std::string&, const LoadOptions&);
 template void check_test_vector<double>(Model<double>&, std::span<const uint8_t>, const std::string&,
                                         const LoadOptions&);
 

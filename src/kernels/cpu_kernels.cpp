@@ -133,12 +133,12 @@ void multiply(const T* x, const T* scale, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale[i];
 }
 
-#define RNNX_INSTANTIATE(T)                                                                                       \
-  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,  \
-                        int64_t);                                                                                 \
-  template void add_row_vector<T>(T*, int64_t, int64_t, int64_t, const T*);                                       \
-  template void activate_block<T>(const Activation&, T*, int64_t, int64_t, int64_t);                            \
-  template void multiply<T>(const T*, const T*, T*, int64_t);                                                    \
+#define RNNX_INSTANTIATE(T)                                                                                    \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
+                        int64_t);                                                                              \
+  template void add_row_vector<T>(T*, int64_t, int64_t, int64_t, const T*);                                    \
+  template void activate_block<T>(const Activation&, T*, int64_t, int64_t, int64_t);                           \
+  template void multiply<T>(const T*, const T*, T*, int64_t);                                                  \
   template void softmax_backward_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);
 RNNX_INSTANTIATE(float)
 RNNX_INSTANTIATE(double)
@@ -309,25 +309,24 @@ void clip_backward_block(int64_t m, int64_t n, const T* x, int64_t ldx, T lo, T 
   }
 }
 
-#define RNNX_INSTANTIATE_ELEMENTWISE(T)                                                                          \
-  template void copy_block<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                 \
-  template void add_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);               \
-  template void multiply_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);          \
-  template void multiply_accumulate_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*,         \
-                                             int64_t);                                                           \
-  template void blend_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, const T*, int64_t, T*,    \
-                               int64_t);                                                                         \
-  template void add_scalar_block<T>(T*, int64_t, int64_t, int64_t, T);                                           \
-  template void scale_block<T>(T*, int64_t, int64_t, int64_t, T);                                                \
-  template void clip_block<T>(T*, int64_t, int64_t, int64_t, T, T);                                              \
-  template void select_rows<T>(int64_t, int64_t, const uint8_t*, int64_t, const T*, int64_t, const T*, int64_t,  \
-                               T*, int64_t);                                                                     \
-  template void multiply_periodic_rows<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);  \
-  template void swap_leading_axes<T>(int64_t, int64_t, int64_t, const T*, T*);                                   \
-  template void reverse_middle_axis<T>(int64_t, int64_t, int64_t, const T*, T*);                                   \
-  template void activation_backward_block<T>(const Activation&, int64_t, int64_t, const T*, int64_t, const T*,   \
-                                             int64_t, const T*, int64_t, T*, int64_t);                           \
-  template void accumulate_column_sums<T>(int64_t, int64_t, const T*, int64_t, T*);                               \
+#define RNNX_INSTANTIATE_ELEMENTWISE(T)                                                                             \
+  template void copy_block<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                    \
+  template void add_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);                  \
+  template void multiply_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);             \
+  template void multiply_accumulate_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);  \
+  template void blend_block<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, const T*, int64_t, T*,       \
+                               int64_t);                                                                            \
+  template void add_scalar_block<T>(T*, int64_t, int64_t, int64_t, T);                                              \
+  template void scale_block<T>(T*, int64_t, int64_t, int64_t, T);                                                   \
+  template void clip_block<T>(T*, int64_t, int64_t, int64_t, T, T);                                                 \
+  template void select_rows<T>(int64_t, int64_t, const uint8_t*, int64_t, const T*, int64_t, const T*, int64_t, T*, \
+                               int64_t);                                                                            \
+  template void multiply_periodic_rows<T>(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);     \
+  template void swap_leading_axes<T>(int64_t, int64_t, int64_t, const T*, T*);                                      \
+  template void reverse_middle_axis<T>(int64_t, int64_t, int64_t, const T*, T*);                                    \
+  template void activation_backward_block<T>(const Activation&, int64_t, int64_t, const T*, int64_t, const T*,      \
+                                             int64_t, const T*, int64_t, T*, int64_t);                              \
+  template void accumulate_column_sums<T>(int64_t, int64_t, const T*, int64_t, T*);                                 \
   template void clip_backward_block<T>(int64_t, int64_t, const T*, int64_t, T, T, const T*, int64_t, T*, int64_t);
 RNNX_INSTANTIATE_ELEMENTWISE(float)
 RNNX_INSTANTIATE_ELEMENTWISE(double)

@@ -35,6 +35,7 @@ void Embedding<T>::build(const std::vector<Shape>& input_shapes) {
   embeddings_ = Tensor<T>({options_.input_dim, options_.output_dim});
   initialize(options_.embeddings_initializer, embeddings_, rng);
   embeddings_grad_ = Tensor<T>(embeddings_.shape());
+  embeddings_rows_.row_size = options_.output_dim;
   this->set_built();
 }
 
@@ -89,6 +90,7 @@ LayerGrads<T> Embedding<T>::backward(const std::vector<Tensor<T>>& grad_outputs)
   for (int64_t i = 0; i < ids.size(); ++i) {  // ids were checked by the call
     T* row = embeddings_grad_.data() + static_cast<int64_t>(ids[i]) * dim;
     kernels::add_block<T>(1, dim, row, dim, dy.data() + i * dim, dim, row, dim);
+    embeddings_rows_.append(static_cast<int64_t>(ids[i]), dy.data() + i * dim);
   }
   return g;
 }
@@ -97,7 +99,7 @@ template <class T>
 std::vector<Param<T>> Embedding<T>::params() {
   if (!this->built()) return {};
   return {{"embeddings", &embeddings_, &embeddings_grad_, true, options_.embeddings_regularizer,
-           options_.embeddings_constraint}};
+           options_.embeddings_constraint, &embeddings_rows_}};
 }
 
 template class Embedding<float>;

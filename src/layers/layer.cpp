@@ -44,6 +44,7 @@ template <class T>
 void Layer<T>::zero_grads() {
   for (auto& p : params()) {
     if (p.grad) p.grad->fill(T(0));
+    if (p.sparse_grad) p.sparse_grad->clear();
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <set>
+#include <span>
 
 #include "rnnx/core/error.h"
 #include "rnnx/train/adagrad.h"
@@ -71,31 +72,82 @@ bool Optimizer<T>::use_weight_decay(const std::string& param_name) const {
 
 template <class T>
 void Optimizer<T>::clip_gradients() {
+  // What Keras clips: the rows of a row-lookup gradient applied the TensorFlow way (so a
+  // norm is over the unsummed rows, and each row is clipped by value on its own), else the
+  // gradient.
+  auto numbers = [&](size_t i) -> std::span<T> { return sparse_[i] ? std::span<T>(rows_[i]) : scratch_[i].values(); };
   if (options_.clipnorm && *options_.clipnorm > 0.0) {
     const T c = static_cast<T>(*options_.clipnorm);
-    for (auto& g : scratch_) {
+    for (size_t i = 0; i < scratch_.size(); ++i) {
       double sq = 0.0;
-      for (T x : g.values()) sq += static_cast<double>(x) * static_cast<double>(x);
+      for (T x : numbers(i)) sq += static_cast<double>(x) * static_cast<double>(x);
       const T norm = static_cast<T>(std::sqrt(sq));
       const T denom = std::max(norm, c);
-      for (T& x : g.values()) x = x * c / denom;
+      for (T& x : numbers(i)) x = x * c / denom;
     }
   } else if (options_.global_clipnorm && *options_.global_clipnorm > 0.0) {
     double sq = 0.0;
-    for (const auto& g : scratch_)
-      for (T x : g.values()) sq += static_cast<double>(x) * static_cast<double>(x);
+    for (size_t i = 0; i < scratch_.size(); ++i)
+      for (T x : numbers(i)) sq += static_cast<double>(x) * static_cast<double>(x);
     const T norm = static_cast<T>(std::sqrt(sq));
     const T c = static_cast<T>(*options_.global_clipnorm);
     // Keras: clip·min(1/norm, 1/clip) + (norm - norm), NaN when the norm is inf or NaN.
     T scale = c * std::min(T(1) / norm, static_cast<T>(1.0 / *options_.global_clipnorm));
     scale += norm - norm;
+    // Keras scales with `v * scale`, which turns a tf.IndexedSlices into a dense tensor (its
+    // rows summed): after global clipping every gradient is dense.
+    sparse_.assign(sparse_.size(), nullptr);
     for (auto& g : scratch_)
       for (T& x : g.values()) x *= scale;
   } else if (options_.clipvalue && *options_.clipvalue > 0.0) {
     const T c = static_cast<T>(*options_.clipvalue);
-    for (auto& g : scratch_)
-      for (T& x : g.values()) x = std::clamp(x, -c, c);
+    for (size_t i = 0; i < scratch_.size(); ++i)
+      for (T& x : numbers(i)) x = std::clamp(x, -c, c);
   }
+}
+
+template <class T>
+void Optimizer<T>::densify_rows() {
+  for (size_t i = 0; i < scratch_.size(); ++i) {
+    if (!sparse_[i]) continue;
+    // As TensorFlow densifies an IndexedSlices (unsorted_segment_sum, rows in order), once
+    // for the rows (g) and once for their squares.
+    Tensor<T>& g = scratch_[i];
+    Tensor<T>& sq = squares_[i];
+    g.fill(T(0));
+    if (sq.shape() != g.shape()) sq = Tensor<T>(g.shape());
+    sq.fill(T(0));
+    const int64_t width = sparse_[i]->row_size;
+    const std::vector<T>& rows = rows_[i];
+    for (size_t k = 0; k < sparse_[i]->indices.size(); ++k) {
+      T* gr = g.data() + sparse_[i]->indices[k] * width;
+      T* sr = sq.data() + sparse_[i]->indices[k] * width;
+      const T* r = rows.data() + static_cast<int64_t>(k) * width;
+      for (int64_t j = 0; j < width; ++j) {
+        gr[j] += r[j];
+        sr[j] += r[j] * r[j];
+      }
+    }
+  }
+}
+
+template <class T>
+const IndexedSlices<T>* Optimizer<T>::tensorflow_rows(const Param<T>& p) const {
+  if (options_.row_gradients != RowGradients::tensorflow || !p.sparse_grad || p.regularizer.active()) return nullptr;
+  const IndexedSlices<T>& s = *p.sparse_grad;
+  const Shape& shape = p.value->shape();
+  const int64_t n_rows = shape.empty() ? 0 : shape[0];
+  const bool fits = !shape.empty() && s.row_size * n_rows == p.value->size() &&
+                    s.values.size() == s.indices.size() * static_cast<size_t>(s.row_size);
+  if (!fits)
+    throw ShapeError(where() + ": the row gradient of '" + p.name + "' has " + std::to_string(s.indices.size()) +
+                     " rows of " + std::to_string(s.row_size) + " numbers (" + std::to_string(s.values.size()) +
+                     " values), which do not fit the weight of shape " + to_string(shape));
+  for (int64_t index : s.indices)
+    if (index < 0 || index >= n_rows)
+      throw ShapeError(where() + ": the row gradient of '" + p.name + "' names row " + std::to_string(index) +
+                       ", outside the weight of shape " + to_string(shape));
+  return &s;
 }
 
 template <class T>
@@ -141,9 +193,18 @@ void Optimizer<T>::apply(const std::vector<Param<T>>& params) {
   std::vector<Shape> shapes;
   const std::vector<const Param<T>*> trainable = check_trainable(params, true, shapes);
   if (!built_) build_for(trainable, std::move(shapes));
-  scratch_.resize(trainable.size());
-  for (size_t i = 0; i < trainable.size(); ++i) scratch_[i] = *trainable[i]->grad;
+  const size_t n = trainable.size();
+  scratch_.resize(n);
+  sparse_.assign(n, nullptr);
+  rows_.resize(n);
+  squares_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    scratch_[i] = *trainable[i]->grad;
+    sparse_[i] = tensorflow_rows(*trainable[i]);
+    if (sparse_[i]) rows_[i] = sparse_[i]->values;
+  }
   clip_gradients();
+  densify_rows();
 
   const float lr_f = learning_rate();
   const T lr = static_cast<T>(lr_f);
@@ -155,6 +216,7 @@ void Optimizer<T>::apply(const std::vector<Param<T>>& params) {
     }
   }
   for (size_t i = 0; i < trainable.size(); ++i) update_step(i, scratch_[i], *trainable[i]->value, lr);
+  sparse_.assign(n, nullptr);  // grad_squares() is for update_step only
   for (const Param<T>* p : trainable)
     if (p->constraint.active()) apply_constraint(p->constraint, *p->value, p->name);
   ++iterations_;

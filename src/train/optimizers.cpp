@@ -83,10 +83,11 @@ void Adam<T>::update_step(size_t index, const Tensor<T>& grad, Tensor<T>& variab
   const T eps = static_cast<T>(options_.epsilon);
   Tensor<T>& m = m_[index];
   Tensor<T>& v = v_[index];
+  const Tensor<T>* squares = this->grad_squares(index);  // a row-lookup gradient (optimizer.h)
   for (int64_t i = 0; i < variable.size(); ++i) {
     const T g = grad[i];
     m[i] += (g - m[i]) * one_minus_b1;
-    v[i] += (g * g - v[i]) * one_minus_b2;
+    v[i] += ((squares ? (*squares)[i] : g * g) - v[i]) * one_minus_b2;
     T vi = v[i];
     if (options_.amsgrad) {
       T& vh = v_hat_[index][i];
@@ -129,9 +130,10 @@ void RMSprop<T>::update_step(size_t index, const Tensor<T>& grad, Tensor<T>& var
   const T rho = static_cast<T>(options_.rho), one_minus_rho = static_cast<T>(1.0 - options_.rho);
   const T eps = static_cast<T>(options_.epsilon), mu = static_cast<T>(options_.momentum);
   Tensor<T>& v = v_[index];
+  const Tensor<T>* squares = this->grad_squares(index);  // a row-lookup gradient (optimizer.h)
   for (int64_t i = 0; i < variable.size(); ++i) {
     const T g = grad[i];
-    v[i] = rho * v[i] + one_minus_rho * (g * g);
+    v[i] = rho * v[i] + one_minus_rho * (squares ? (*squares)[i] : g * g);
     T denominator;
     if (options_.centered) {
       T& a = avg_[index][i];
@@ -170,8 +172,9 @@ template <class T>
 void Adagrad<T>::update_step(size_t index, const Tensor<T>& grad, Tensor<T>& variable, T lr) {
   const T eps = static_cast<T>(options_.epsilon);
   Tensor<T>& acc = acc_[index];
+  const Tensor<T>* squares = this->grad_squares(index);  // a row-lookup gradient (optimizer.h)
   for (int64_t i = 0; i < variable.size(); ++i) {
-    acc[i] += grad[i] * grad[i];
+    acc[i] += squares ? (*squares)[i] : grad[i] * grad[i];
     variable[i] -= (lr * grad[i]) / std::sqrt(acc[i] + eps);
   }
 }

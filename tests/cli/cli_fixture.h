@@ -83,5 +83,4 @@ class Cli : public ::testing::Test {
   fs::path dir_;
 };
 
-
 }  // namespace rnnx::testing

@@ -1,7 +1,6 @@
 // The `rnnx` executable (tools/cli): exit codes (0 ok, 1 error or failed check, 2 usage),
 // error messages on stderr, outputs only on success, on small models from tests/data.
 #include "cli/cli_fixture.h"
-
 #include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
 #include "rnnx/io/save_model.h"
@@ -25,7 +24,6 @@ Tensor<float> state_entry(const Tensor<float>& t, int64_t k) {
   const int64_t n = t.dim(1) * t.dim(2);
   return Tensor<float>(Shape{t.dim(1), t.dim(2)}, std::vector<float>(t.data() + k * n, t.data() + (k + 1) * n));
 }
-
 
 TEST_F(Cli, HelpAndUsageErrors) {
   Result r = run("--help");
@@ -172,9 +170,11 @@ TEST_F(Cli, PyTorchWeightsPredictAndConvert) {
   ASSERT_EQ(y.size(), 9u);  // output, then h_n and c_n of 2 layers x 2 directions
   EXPECT_TRUE(all_close(y.at("output_0").as<float>(), swap_batch_and_steps(bi.at("output").as<float>())));
   for (int64_t k = 0; k < 4; ++k) {
-    EXPECT_TRUE(all_close(y.at("output_" + std::to_string(1 + k)).as<float>(), state_entry(bi.at("h_n").as<float>(), k)))
+    EXPECT_TRUE(
+        all_close(y.at("output_" + std::to_string(1 + k)).as<float>(), state_entry(bi.at("h_n").as<float>(), k)))
         << "h_n[" << k << "]";
-    EXPECT_TRUE(all_close(y.at("output_" + std::to_string(5 + k)).as<float>(), state_entry(bi.at("c_n").as<float>(), k)))
+    EXPECT_TRUE(
+        all_close(y.at("output_" + std::to_string(5 + k)).as<float>(), state_entry(bi.at("c_n").as<float>(), k)))
         << "c_n[" << k << "]";
   }
 
@@ -227,8 +227,8 @@ TEST_F(Cli, PredictFlattensNestedOutputs) {
   for (const std::string name : {"struct_out_lstm_cells", "struct_out_dict", "struct_out_list"}) {
     const auto golden = read_npz(keras_file(name + ".k3.npz"));
     write_npy(file("x.npy"), golden.at("c0_x0").as<float>());
-    const Result r = run("predict '" + keras_file(name + ".k3.keras") + "' '" + file("x.npy") + "' -o '" +
-                         file("y.npz") + "'");
+    const Result r =
+        run("predict '" + keras_file(name + ".k3.keras") + "' '" + file("x.npy") + "' -o '" + file("y.npz") + "'");
     ASSERT_EQ(r.code, 0) << name << r.err;
     const auto got = read_npz(file("y.npz"));
     size_t n = 0;

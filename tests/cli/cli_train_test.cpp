@@ -69,8 +69,8 @@ TEST_F(Cli, EverySubcommandAnswersHelp) {
 
 TEST_F(Cli, TrainOnIdxWritesModelHistoryCurvesSettings) {
   write_tiny_idx(file("data"), 96, 30);
-  Result r = run("train '" + file("data") + "' --epochs 3 --batch-size 16 --units 8 --verbose 2 -o '" + file("out") +
-                 "'");
+  Result r =
+      run("train '" + file("data") + "' --epochs 3 --batch-size 16 --units 8 --verbose 2 -o '" + file("out") + "'");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("Epoch 3/3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("test (30 samples): loss: "), std::string::npos) << r.out;
@@ -123,7 +123,8 @@ TEST_F(Cli, TrainOnIdxWritesModelHistoryCurvesSettings) {
 
 TEST_F(Cli, ResumeAfterAKilledRunGivesTheUninterruptedWeights) {
   write_tiny_idx(file("data"), 300, 12);
-  const std::string common = "train '" + file("data") + "' --epochs 4 --batch-size 8 --units 6 --dropout 0.1 --verbose 0";
+  const std::string common =
+      "train '" + file("data") + "' --epochs 4 --batch-size 8 --units 6 --dropout 0.1 --verbose 0";
   ASSERT_EQ(run(common + " -o '" + file("whole") + "'").code, 0);
 
   // The same run, killed (SIGKILL) once its first checkpoint is on disk, then resumed.
@@ -168,7 +169,8 @@ TEST_F(Cli, TrainOnNpzAndNpyWithPresets) {
   write_npy(file("y.npy"), y);
   Result r = run("train '" + file("x.npy") + "' --labels '" + file("y.npy") +
                  "' --units 4 --epochs 1 --verbose 0 --optimizer rmsprop --learning-rate 0.01 --class-weight balanced "
-                 "--early-stopping 2 --reduce-lr 1 -o '" + file("npy") + "'");
+                 "--early-stopping 2 --reduce-lr 1 -o '" +
+                 file("npy") + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(nlohmann::json::parse(read(file("npy/settings.json")))["optimizer"], "adam");
   // x.npy alone has no labels.
@@ -245,7 +247,8 @@ TEST_F(Cli, DataErrorsSayWhatAndWhere) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("shift them"), std::string::npos) << r.err;
   // x of the wrong rank.
-  write_npz(file("flat.npz"), {{"x", NpyArray::from(Tensor<float>({4, 6}))}, {"y", NpyArray::from(Tensor<float>({4}))}});
+  write_npz(file("flat.npz"),
+            {{"x", NpyArray::from(Tensor<float>({4, 6}))}, {"y", NpyArray::from(Tensor<float>({4}))}});
   r = run("train '" + file("flat.npz") + "' --epochs 1");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("[samples, steps, features], got [4, 6]"), std::string::npos) << r.err;
@@ -255,7 +258,8 @@ TEST_F(Cli, EvaluateErrors) {
   write_tiny_idx(file("data"), 30, 9);
   ASSERT_EQ(run("train '" + file("data") + "' --epochs 1 --units 4 --verbose 0 -o '" + file("out") + "'").code, 0);
   // Wrong input shape: 5 features instead of 6.
-  write_npz(file("w.npz"), {{"x", NpyArray::from(Tensor<float>({2, 6, 5}))}, {"y", NpyArray::from(Tensor<float>({2}))}});
+  write_npz(file("w.npz"),
+            {{"x", NpyArray::from(Tensor<float>({2, 6, 5}))}, {"y", NpyArray::from(Tensor<float>({2}))}});
   Result r = run("evaluate '" + file("out/model.keras") + "' '" + file("w.npz") + "' -o '" + file("e") + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("rnnx: error:"), std::string::npos) << r.err;
@@ -281,8 +285,8 @@ TEST_F(Cli, TrainAKerasModelJson) {
   write_tiny_idx(file("data"), 30, 9);
   for (const char* json : {"k3_sequential_lstm.json", "k3_functional_gru.json", "tfk_sequential_lstm.json"}) {
     const std::string path = std::string(RNNX_TEST_DATA_DIR) + "/cli/" + json;
-    const Result r = run("train '" + file("data") + "' --model '" + path + "' --epochs 1 --verbose 0 -o '" +
-                         file(json) + "'");
+    const Result r =
+        run("train '" + file("data") + "' --model '" + path + "' --epochs 1 --verbose 0 -o '" + file(json) + "'");
     ASSERT_EQ(r.code, 0) << json << r.err;
     EXPECT_NE(r.out.find("Keras model JSON"), std::string::npos) << r.out;
     EXPECT_NO_THROW(load_model<float>(file(std::string(json) + "/model.keras"))) << json;

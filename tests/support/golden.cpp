@@ -81,7 +81,8 @@ void inject_implementation(Json& entry, int implementation) {
 
 // Entry k of a tensor stacked on a leading axis.
 Tensor<float> unstack(const Tensor<float>& t, int64_t k, const std::string& path, const std::string& what) {
-  if (t.rank() < 1 || k >= t.dim(0)) bad(path, what + " has no entry " + std::to_string(k) + " (shape " + to_string(t.shape()) + ")");
+  if (t.rank() < 1 || k >= t.dim(0))
+    bad(path, what + " has no entry " + std::to_string(k) + " (shape " + to_string(t.shape()) + ")");
   const Shape inner(t.shape().begin() + 1, t.shape().end());
   int64_t n = 1;
   for (int64_t d : inner) n *= d;
@@ -210,7 +211,8 @@ TrainingCase load_training_golden(const std::string& json_path) {
     g.implementation = j["implementation"].get<int>();
   if (j.contains("dropout_mask_per_gate") && j["dropout_mask_per_gate"].is_boolean())
     g.dropout_mask_per_gate = j["dropout_mask_per_gate"].get<bool>();
-  if (j.contains("dropout_layer") && j["dropout_layer"].is_string()) g.dropout_layer = j["dropout_layer"].get<std::string>();
+  if (j.contains("dropout_layer") && j["dropout_layer"].is_string())
+    g.dropout_layer = j["dropout_layer"].get<std::string>();
   g.step0_loss = optional_number(j, "step0_loss");
   g.step0_regularization_loss = optional_number(j, "step0_regularization_loss");
 
@@ -233,7 +235,10 @@ TrainingCase load_training_golden(const std::string& json_path) {
     g.weights.push_back(arrays.floats(key));
   }
   g.grads_step0 = arrays.list(need(j, "grads_step0", json_path), "grads_step0");
-  if (static_cast<int>(g.grads_step0.size()) != num_weights) bad(json_path, "grads_step0 must list one array per weight");
+  // One per trainable weight: Keras has none for non-trainable ones (BatchNormalization's
+  // moving statistics).
+  if (static_cast<int>(g.grads_step0.size()) > num_weights)
+    bad(json_path, "grads_step0 must list one array per trainable weight");
   if (j.contains("grads_step0_sample_weight") && !j["grads_step0_sample_weight"].is_null())
     g.grads_step0_sample_weight = arrays.floats(j["grads_step0_sample_weight"].get<std::string>());
 
@@ -255,7 +260,8 @@ TrainingCase load_training_golden(const std::string& json_path) {
     const auto after = arrays.list(need(st, "weights_after", json_path), "steps.weights_after");
     if (!losses.is_array() || static_cast<int64_t>(losses.size()) != count)
       bad(json_path, "steps.losses must hold steps.count numbers");
-    if (static_cast<int>(after.size()) != num_weights) bad(json_path, "steps.weights_after must list one array per weight");
+    if (static_cast<int>(after.size()) != num_weights)
+      bad(json_path, "steps.weights_after must list one array per weight");
     for (int64_t k = 0; k < count; ++k) {
       TrainingStep s;
       for (const auto& x : inputs) s.inputs.push_back(unstack(x, k, json_path, "steps.inputs"));
@@ -282,8 +288,10 @@ TrainingCase load_training_golden(const std::string& json_path) {
     fit.shuffle = need(f, "shuffle", json_path).get<bool>();
     for (const auto& v : need(f, "epoch_losses", json_path)) fit.epoch_losses.push_back(v.get<double>());
     const auto after = arrays.list(need(f, "weights_after_epoch", json_path), "fit.weights_after_epoch");
-    if (static_cast<int>(after.size()) != num_weights) bad(json_path, "fit.weights_after_epoch must list one array per weight");
-    if (static_cast<int64_t>(fit.epoch_losses.size()) != fit.epochs) bad(json_path, "fit.epoch_losses must hold one number per epoch");
+    if (static_cast<int>(after.size()) != num_weights)
+      bad(json_path, "fit.weights_after_epoch must list one array per weight");
+    if (static_cast<int64_t>(fit.epoch_losses.size()) != fit.epochs)
+      bad(json_path, "fit.epoch_losses must hold one number per epoch");
     for (int64_t e = 0; e < fit.epochs; ++e) {
       std::vector<Tensor<float>> ws;
       for (const auto& w : after) ws.push_back(unstack(w, e, json_path, "fit.weights_after_epoch"));

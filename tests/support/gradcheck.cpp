@@ -49,8 +49,8 @@ void compare(const std::string& what, const Tensor<double>& analytic, const Tens
   }
   if (worst < 0) return;
   const double a = analytic[worst], n = numeric[worst];
-  failures << "\n  " << what << " " << to_string(analytic.shape()) << ": worst flat index " << worst
-           << ": analytic " << a << ", numeric " << n << ", abs err " << std::abs(a - n) << ", rel err "
+  failures << "\n  " << what << " " << to_string(analytic.shape()) << ": worst flat index " << worst << ": analytic "
+           << a << ", numeric " << n << ", abs err " << std::abs(a - n) << ", rel err "
            << std::abs(a - n) / std::max({std::abs(a), std::abs(n), 1e-300}) << " (tolerance abs " << options.abs_tol
            << " + rel " << options.rel_tol << ", eps " << options.eps << ", seed " << options.seed << ")";
 }
@@ -112,15 +112,14 @@ GradcheckResult analytic_gradients(Layer<double>& layer, const GradcheckCall& ca
   auto check_group = [&](const char* kind, std::vector<Tensor<double>>& values,
                          const std::vector<Tensor<double>>& grads) {
     if (grads.size() != values.size()) {
-      failures << "\n  " << kind << ": backward returned " << grads.size() << " gradients, expected "
-               << values.size();
+      failures << "\n  " << kind << ": backward returned " << grads.size() << " gradients, expected " << values.size();
       return;
     }
     for (size_t k = 0; k < values.size(); ++k) {
       const std::string what = std::string(kind) + " " + std::to_string(k);
-      const bool integer = std::string(kind) == "input" &&
-                           std::find(options.integer_inputs.begin(), options.integer_inputs.end(), k) !=
-                               options.integer_inputs.end();
+      const bool integer =
+          std::string(kind) == "input" &&
+          std::find(options.integer_inputs.begin(), options.integer_inputs.end(), k) != options.integer_inputs.end();
       if (integer) {
         // Not differentiable: the gradient must be zero (or absent).
         if (!grads[k].empty()) compare(what, grads[k], Tensor<double>(grads[k].shape()), options, failures);

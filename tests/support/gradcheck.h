@@ -62,7 +62,7 @@ struct GradcheckOptions {
 // to look at them (e.g. that a gradient is exactly zero).
 struct GradcheckResult {
   LayerGrads<double> grads;
-  std::vector<Tensor<double>> param_grads;   // parallel to layer.params()
+  std::vector<Tensor<double>> param_grads;     // parallel to layer.params()
   std::vector<Tensor<double>> output_weights;  // w_k, parallel to the outputs
 };
 

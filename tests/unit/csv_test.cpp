@@ -58,7 +58,8 @@ TEST(Csv, NoHeaderNamesColumnsByIndexAndTabs) {
 
 TEST(Csv, Numbers) {
   double v = 0;
-  for (const char* ok : {"0", "-1.5", "+2", "1e-3", " 7 ", ".5", "Inf", "-inf", "NaN"}) EXPECT_TRUE(parse_csv_number(ok, v)) << ok;
+  for (const char* ok : {"0", "-1.5", "+2", "1e-3", " 7 ", ".5", "Inf", "-inf", "NaN"})
+    EXPECT_TRUE(parse_csv_number(ok, v)) << ok;
   for (const char* bad : {"", " ", "1,5", "0x10", "abc", "1.2.3", "infinity", "nan(1)", "NA", "12a"})
     EXPECT_FALSE(parse_csv_number(bad, v)) << bad;
 }

@@ -143,8 +143,8 @@ TEST(KerasConfigLayers, VersionDefaults) {
 }
 
 TEST(KerasConfigLayers, StrictAboutWhatCannotBeHonoured) {
-  expect_config_error([] { layer(R"({"class_name": "Conv1D", "config": {"name": "c", "filters": 2}})"); },
-                      {"Conv1D 'c'", "unknown Keras layer class 'Conv1D'"});
+  expect_config_error([] { layer(R"({"class_name": "Conv1DTranspose", "config": {"name": "c", "filters": 2}})"); },
+                      {"Conv1DTranspose 'c'", "unknown Keras layer class 'Conv1DTranspose'"});
   expect_config_error([] { layer(R"({"class_name": "LSTM", "config": {"name": "l", "units": 2, "foo": 1}})"); },
                       {"LSTM 'l'", "argument 'foo'", "not supported"});
   expect_config_error([] { layer(R"({"class_name": "LSTM", "config": {"units": 2, "time_major": true}})", "3.15.1"); },

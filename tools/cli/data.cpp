@@ -73,8 +73,8 @@ Split read_idx_split(const std::string& dir, const std::string& prefix, bool is_
     for (float& v : x.values()) v /= 255.0f;
   Tensor<float> y = read_idx(labels).as<float>();
   if (y.rank() != 1 || y.dim(0) != x.dim(0))
-    throw FormatError("'" + labels + "': labels must be [samples] with " + std::to_string(x.dim(0)) +
-                      " samples (as " + images + "), got " + to_string(y.shape()));
+    throw FormatError("'" + labels + "': labels must be [samples] with " + std::to_string(x.dim(0)) + " samples (as " +
+                      images + "), got " + to_string(y.shape()));
   return {std::move(x), std::move(y)};
 }
 
@@ -109,9 +109,8 @@ void classify_task(Dataset& d, const std::string& task, const std::string& where
   std::vector<float> distinct(y.values().begin(), y.values().end());
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  const bool integers = y.rank() == 1 && std::all_of(distinct.begin(), distinct.end(), [](float v) {
-                          return v == std::floor(v);
-                        });
+  const bool integers =
+      y.rank() == 1 && std::all_of(distinct.begin(), distinct.end(), [](float v) { return v == std::floor(v); });
   if (task == "regression" || (task == "auto" && !is_one_hot(y) && !is_integer_labels(y))) {
     if (task == "auto" && integers && distinct.size() <= 20)
       throw FormatError(where + ": the labels look like classes but include " +
@@ -139,16 +138,17 @@ void classify_task(Dataset& d, const std::string& task, const std::string& where
     if (!s || s->y.empty() || d.task != Task::classification) return;
     if (d.one_hot) {
       if (s->y.rank() != 2 || s->y.dim(1) != d.classes)
-        throw ShapeError(where + ": " + name + " labels are " + to_string(s->y.shape()) + ", expected one-hot rows of " +
-                         std::to_string(d.classes) + " classes (as the training labels)");
+        throw ShapeError(where + ": " + name + " labels are " + to_string(s->y.shape()) +
+                         ", expected one-hot rows of " + std::to_string(d.classes) +
+                         " classes (as the training labels)");
       return;
     }
     for (int64_t i = 0; i < s->y.size(); ++i) {
       const float v = s->y[i];
       if (!(v == std::floor(v)) || v < 0 || v >= static_cast<float>(d.classes))
         throw FormatError(where + ": " + name + " label " + std::to_string(v) + " of sample " + std::to_string(i) +
-                          " is out of range: the training labels have " + std::to_string(d.classes) +
-                          " classes (0.." + std::to_string(d.classes - 1) + ")");
+                          " is out of range: the training labels have " + std::to_string(d.classes) + " classes (0.." +
+                          std::to_string(d.classes - 1) + ")");
     }
   };
   check(d.validation, "validation");
@@ -160,19 +160,21 @@ void check_split(const Split& s, const std::string& where, const std::string& na
     throw ShapeError(where + ": " + name + " inputs must be [samples, steps, features], got " + to_string(s.x.shape()) +
                      (s.x.rank() == 2 ? " (a univariate sequence per row needs a last axis of 1: [n, steps, 1])" : ""));
   if (!s.y.empty() && (s.y.rank() == 0 || s.y.dim(0) != s.x.dim(0)))
-    throw ShapeError(where + ": " + name + " has " + std::to_string(s.x.dim(0)) + " input samples but labels of shape " +
-                     to_string(s.y.shape()) + " (expected " + std::to_string(s.x.dim(0)) + " labels)");
+    throw ShapeError(where + ": " + name + " has " + std::to_string(s.x.dim(0)) +
+                     " input samples but labels of shape " + to_string(s.y.shape()) + " (expected " +
+                     std::to_string(s.x.dim(0)) + " labels)");
 }
 
 // ---- npy / npz ------------------------------------------------------------------------------
 
-std::optional<Split> npz_split(const std::map<std::string, NpyArray>& a, const std::string& where, const std::string& xk,
-                               const std::string& yk, bool need_y) {
+std::optional<Split> npz_split(const std::map<std::string, NpyArray>& a, const std::string& where,
+                               const std::string& xk, const std::string& yk, bool need_y) {
   auto x = a.find(xk);
   if (x == a.end()) return std::nullopt;
   Split s{x->second.as<float>(), {}};
   auto y = a.find(yk);
-  if (y != a.end()) s.y = y->second.as<float>();
+  if (y != a.end())
+    s.y = y->second.as<float>();
   else if (need_y)
     throw FormatError("'" + where + "' holds '" + xk + "' but no labels '" + yk + "'");
   return s;
@@ -200,9 +202,11 @@ Dataset load_npz(const DataOptions& o, DataUse use) {
 Dataset load_npy(const DataOptions& o, DataUse use) {
   Dataset d;
   d.data.x = read_npy(o.data).as<float>();
-  if (!o.labels.empty()) d.data.y = read_npy(o.labels).as<float>();
+  if (!o.labels.empty())
+    d.data.y = read_npy(o.labels).as<float>();
   else if (use != DataUse::predict)
-    throw UsageError("'" + o.data + "' holds inputs only: give the labels with --labels Y.npy (or use an .npz with x and y)");
+    throw UsageError("'" + o.data +
+                     "' holds inputs only: give the labels with --labels Y.npy (or use an .npz with x and y)");
   d.description = "arrays from " + o.data + (o.labels.empty() ? "" : " and " + o.labels);
   return d;
 }
@@ -243,7 +247,8 @@ Dataset load_csv_table(const DataOptions& o, DataUse use) {
   std::vector<float> x(static_cast<size_t>(n * width));
   for (int64_t j = 0; j < width; ++j) {
     const std::vector<double> v = t.numeric_column(cols[static_cast<size_t>(j)]);
-    for (int64_t r = 0; r < n; ++r) x[static_cast<size_t>(r * width + j)] = static_cast<float>(v[static_cast<size_t>(r)]);
+    for (int64_t r = 0; r < n; ++r)
+      x[static_cast<size_t>(r * width + j)] = static_cast<float>(v[static_cast<size_t>(r)]);
   }
   Dataset d;
   d.data.x = Tensor<float>({n, steps, width / steps}, std::move(x));
@@ -271,8 +276,7 @@ Dataset load_csv_windows(const DataOptions& o, DataUse use) {
       if (t.is_numeric(c) && !time_index) feats.push_back(c);
     }
   }
-  if (feats.empty())
-    throw FormatError("CSV '" + o.data + "': no numeric column to use as a feature (give --features)");
+  if (feats.empty()) throw FormatError("CSV '" + o.data + "': no numeric column to use as a feature (give --features)");
   const int64_t target = o.target.empty() ? feats.back() : t.column_index(o.target);
   const int64_t n_rows = t.row_count(), f = static_cast<int64_t>(feats.size());
   const int64_t samples = n_rows - o.window - o.horizon + 1;

@@ -45,17 +45,17 @@ namespace rnnx::cli {
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 struct DataOptions {
-  std::string data;            // see above; empty = Fashion-MNIST
-  std::string labels;          // Y.npy for an X.npy
-  std::string label_column;    // CSV table
-  int64_t steps = 0;           // CSV table: steps per row (0 = one feature per step)
-  int64_t window = 0;          // CSV series: > 0 cuts windows
+  std::string data;          // see above; empty = Fashion-MNIST
+  std::string labels;        // Y.npy for an X.npy
+  std::string label_column;  // CSV table
+  int64_t steps = 0;         // CSV table: steps per row (0 = one feature per step)
+  int64_t window = 0;        // CSV series: > 0 cuts windows
   int64_t horizon = 1;
-  std::string target;          // CSV series
+  std::string target;                 // CSV series
   std::vector<std::string> features;  // CSV series
-  double test_fraction = 0.2;  // CSV series, train: the last part of the series held out
-  std::string task = "auto";   // "classification", "regression" or from the labels
-  int64_t limit = 0;           // > 0: use only the first N samples of each set
+  double test_fraction = 0.2;         // CSV series, train: the last part of the series held out
+  std::string task = "auto";          // "classification", "regression" or from the labels
+  int64_t limit = 0;                  // > 0: use only the first N samples of each set
 };
 
 enum class Task { classification, regression };
@@ -69,14 +69,14 @@ struct Split {
 struct Dataset {
   std::string description;  // one line, e.g. "Fashion-MNIST (/usr/share/...): 60000 train, 10000 test"
   Task task = Task::classification;
-  bool one_hot = false;                 // classification with one-hot y rows
-  int64_t classes = 0;                  // classification: K
+  bool one_hot = false;  // classification with one-hot y rows
+  int64_t classes = 0;   // classification: K
   std::vector<std::string> class_names;
-  int64_t outputs = 1;                  // regression: values per sample
+  int64_t outputs = 1;  // regression: values per sample
   std::vector<std::string> feature_names;
-  Split data;                           // the training set; for evaluate / predict the set to run on
-  std::optional<Split> validation;      // given by the source
-  std::optional<Split> test;            // given by the source (IDX t10k, npz x_test, series tail)
+  Split data;                       // the training set; for evaluate / predict the set to run on
+  std::optional<Split> validation;  // given by the source
+  std::optional<Split> test;        // given by the source (IDX t10k, npz x_test, series tail)
 };
 
 // What the data is used for: training (labels needed; series split off a test part),

@@ -11,12 +11,12 @@
 #include "cli.h"
 #include "data.h"
 #include "plot.h"
-#include "run_files.h"
 #include "rnnx/core/error.h"
 #include "rnnx/train/losses.h"
 #include "rnnx/train/metrics.h"
 #include "rnnx/train/optimizer.h"
 #include "rnnx/train/trainer.h"
+#include "run_files.h"
 
 namespace rnnx::cli {
 
@@ -96,7 +96,8 @@ int run_evaluate(const EvaluateCommand& o) {
                           std::to_string(units - 1) + ")");
   const bool classify = data.task == Task::classification && units > 1;
   std::string loss = o.loss;
-  if (loss.empty()) loss = !classify ? "mse" : data.one_hot ? "categorical_crossentropy" : "sparse_categorical_crossentropy";
+  if (loss.empty())
+    loss = !classify ? "mse" : data.one_hot ? "categorical_crossentropy" : "sparse_categorical_crossentropy";
   std::vector<std::string> metric_names = o.metrics;
   if (metric_names.empty()) metric_names = {classify ? std::string("accuracy") : std::string("mae")};
 
@@ -129,8 +130,9 @@ int run_evaluate(const EvaluateCommand& o) {
     names.resize(static_cast<size_t>(units));
     print_confusion(std::cout, c, names);
     const std::string png = (fs::path(o.output) / "confusion_matrix.png").string();
-    write_confusion_png(png, c, names, fs::path(o.model.path).filename().string() + " on " +
-                                           data.description.substr(0, data.description.find(':')));
+    write_confusion_png(
+        png, c, names,
+        fs::path(o.model.path).filename().string() + " on " + data.description.substr(0, data.description.find(':')));
     results["confusion_matrix"] = c;
     std::cout << "wrote " << png << "\n";
   }

@@ -18,8 +18,8 @@
 #include <string>
 
 #include "cli.h"
-#include "run_files.h"
 #include "rnnx/core/error.h"
+#include "run_files.h"
 
 namespace {
 
@@ -49,7 +49,8 @@ int run_command(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e, std::cout, std::cerr);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "rnnx: " << e.what() << "\nusage: rnnx <command> [options]; run `rnnx --help` or `rnnx <command> --help`\n";
+    std::cerr << "rnnx: " << e.what()
+              << "\nusage: rnnx <command> [options]; run `rnnx --help` or `rnnx <command> --help`\n";
     return 2;
   } catch (const rnnx::cli::UsageError& e) {
     std::cerr << "rnnx: " << e.what() << "\nusage: run `rnnx <command> --help` for the options\n";

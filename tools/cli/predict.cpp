@@ -7,9 +7,9 @@
 
 #include "cli.h"
 #include "data.h"
-#include "run_files.h"
 #include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
+#include "run_files.h"
 
 namespace rnnx::cli {
 

@@ -25,8 +25,8 @@ void write_text_atomic(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
-                  ::fsync(::fileno(f)) == 0;
+  const bool ok =
+      std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   const int err = errno;
   std::fclose(f);
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -46,8 +46,10 @@ void set_threads(int threads) {
 
 std::string format_value(double v) {
   char buf[64];
-  if (v != 0 && std::abs(v) < 1e-3) std::snprintf(buf, sizeof buf, "%.4e", v);
-  else std::snprintf(buf, sizeof buf, "%.4f", v);
+  if (v != 0 && std::abs(v) < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.4e", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.4f", v);
   return buf;
 }
 
@@ -60,7 +62,10 @@ Tensor<float> first_samples(const Tensor<float>& t, int64_t n) {
 
 void record_command_line(int argc, char** argv) {
   g_command_line.clear();
-  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i) g_command_line += ' ';
+    g_command_line += argv[i];
+  }
 }
 
 std::string command_line() { return g_command_line; }

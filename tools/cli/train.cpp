@@ -14,8 +14,6 @@
 #include "cli.h"
 #include "data.h"
 #include "plot.h"
-#include "run_files.h"
-#include "train_model.h"
 #include "rnnx/core/error.h"
 #include "rnnx/io/csv.h"
 #include "rnnx/io/save_model.h"
@@ -27,6 +25,8 @@
 #include "rnnx/train/optimizer.h"
 #include "rnnx/train/reduce_lr_on_plateau.h"
 #include "rnnx/train/trainer.h"
+#include "run_files.h"
+#include "train_model.h"
 
 namespace rnnx::cli {
 
@@ -156,13 +156,14 @@ int run_train(TrainCommand& o) {
   BuiltModel built = build_train_model(o.model, data);
   Model<float>& model = *built.model;
   std::optional<Standardization> scaling;
-  const bool want_scaling = o.standardize == "on" || (o.standardize == "auto" && data.task == Task::regression &&
-                                                       built.preset);
+  const bool want_scaling =
+      o.standardize == "on" || (o.standardize == "auto" && data.task == Task::regression && built.preset);
   if (want_scaling) {
     if (data.task != Task::regression) throw UsageError("--standardize on applies to regression data");
     if (!can_fold_standardization(model))
-      throw UsageError("--standardize: the model has no first recurrent layer with a bias and last linear Dense "
-                       "layer to fold the scaling into; use --standardize off");
+      throw UsageError(
+          "--standardize: the model has no first recurrent layer with a bias and last linear Dense "
+          "layer to fold the scaling into; use --standardize off");
     scaling = fit_standardization(data.data.x, data.data.y);
     apply_standardization(*scaling, data.data.x, &data.data.y);
     if (validation) apply_standardization(*scaling, validation->x[0], &validation->y[0]);
@@ -205,8 +206,10 @@ int run_train(TrainCommand& o) {
   fo.shuffle = !o.no_shuffle;
   fo.seed = o.model.seed;
   fo.class_weight = parse_class_weight(o.class_weight, data);
-  if (validation) fo.validation_data = validation;
-  else fo.validation_split = o.validation_split;
+  if (validation)
+    fo.validation_data = validation;
+  else
+    fo.validation_split = o.validation_split;
   fo.callbacks.push_back(std::make_shared<CSVLogger<float>>(history_csv, ",", o.resume));
   if (!o.no_checkpoint) fo.callbacks.push_back(std::make_shared<ModelCheckpoint<float>>(ckpt));
   const bool has_validation = validation || o.validation_split > 0;
@@ -225,8 +228,10 @@ int run_train(TrainCommand& o) {
     rl.factor = o.reduce_lr_factor;
     fo.callbacks.push_back(std::make_shared<ReduceLROnPlateau<float>>(rl));
   }
-  if (initial_epoch < o.epochs) trainer.fit({data.data.x}, {data.data.y}, fo);
-  else std::cout << "the checkpoint has all " << o.epochs << " epochs already\n";
+  if (initial_epoch < o.epochs)
+    trainer.fit({data.data.x}, {data.data.y}, fo);
+  else
+    std::cout << "the checkpoint has all " << o.epochs << " epochs already\n";
 
   if (scaling) fold_standardization(model, *scaling);
   nlohmann::json results;
@@ -274,8 +279,11 @@ int run_train(TrainCommand& o) {
   s["seed"] = o.model.seed;
   s["threads"] = o.threads;
   if (scaling) {
-    s["standardization"] = {{"x_mean", scaling->x_mean}, {"x_std", scaling->x_std}, {"y_mean", scaling->y_mean},
-                            {"y_std", scaling->y_std}, {"folded_into_model", true}};
+    s["standardization"] = {{"x_mean", scaling->x_mean},
+                            {"x_std", scaling->x_std},
+                            {"y_mean", scaling->y_mean},
+                            {"y_std", scaling->y_std},
+                            {"folded_into_model", true}};
   }
   s["results"] = results;
   s["wall_seconds"] = seconds;
@@ -316,7 +324,8 @@ void add_train_command(CLI::App& app, int& exit_code) {
   sub->add_option("--recurrent-dropout", o->model.recurrent_dropout, "a preset's recurrent dropout")
       ->check(CLI::Range(0.0, 0.99))
       ->group(m);
-  sub->add_option("--pytorch-prefix", o->model.pytorch_prefix, "PyTorch weights: the RNN module's key prefix")->group(m);
+  sub->add_option("--pytorch-prefix", o->model.pytorch_prefix, "PyTorch weights: the RNN module's key prefix")
+      ->group(m);
   sub->add_option("--pytorch-nonlinearity", o->model.pytorch_nonlinearity, "PyTorch nn.RNN weights: tanh or relu")
       ->check(CLI::IsMember({"tanh", "relu"}))
       ->group(m);
@@ -327,9 +336,17 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->group(m);
   const std::string t = "Training";
-  sub->add_option("--epochs", o->epochs, "number of epochs")->capture_default_str()->check(CLI::NonNegativeNumber)->group(t);
-  sub->add_option("--batch-size", o->batch_size, "samples per step")->capture_default_str()->check(CLI::PositiveNumber)->group(t);
-  sub->add_option("--optimizer", o->optimizer, "sgd | adam | adamw | rmsprop | adagrad")->capture_default_str()->group(t);
+  sub->add_option("--epochs", o->epochs, "number of epochs")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(t);
+  sub->add_option("--batch-size", o->batch_size, "samples per step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(t);
+  sub->add_option("--optimizer", o->optimizer, "sgd | adam | adamw | rmsprop | adagrad")
+      ->capture_default_str()
+      ->group(t);
   sub->add_option("--learning-rate", o->learning_rate, "learning rate (default: the optimizer's Keras default)")
       ->check(CLI::PositiveNumber)
       ->group(t);
@@ -349,15 +366,19 @@ void add_train_command(CLI::App& app, int& exit_code) {
   sub->add_option("--validation-data", o->validation_data, "validation data (a data source read with the same options)")
       ->group(t);
   sub->add_flag("--no-shuffle", o->no_shuffle, "keep the sample order (default: shuffle every epoch)")->group(t);
-  sub->add_option("--seed", o->model.seed, "seed of the initial weights, dropout and shuffling")->capture_default_str()->group(t);
+  sub->add_option("--seed", o->model.seed, "seed of the initial weights, dropout and shuffling")
+      ->capture_default_str()
+      ->group(t);
   sub->add_option("--threads", o->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber)->group(t);
   sub->add_option("--early-stopping", o->early_stopping, "stop after this many epochs without improvement (patience)")
       ->check(CLI::NonNegativeNumber)
       ->group(t);
-  sub->add_flag("--restore-best-weights", o->restore_best_weights, "with --early-stopping: keep the best epoch's weights")
+  sub->add_flag("--restore-best-weights", o->restore_best_weights,
+                "with --early-stopping: keep the best epoch's weights")
       ->group(t);
-  sub->add_option("--reduce-lr", o->reduce_lr, "multiply the learning rate by --reduce-lr-factor after this many "
-                                                "epochs without improvement")
+  sub->add_option("--reduce-lr", o->reduce_lr,
+                  "multiply the learning rate by --reduce-lr-factor after this many "
+                  "epochs without improvement")
       ->check(CLI::NonNegativeNumber)
       ->group(t);
   sub->add_option("--reduce-lr-factor", o->reduce_lr_factor, "factor of --reduce-lr")
@@ -365,8 +386,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.0, 1.0))
       ->group(t);
   sub->add_option("--class-weight", o->class_weight, "CLASS:WEIGHT,... or 'balanced'")->group(t);
-  sub->add_option("--verbose", o->verbose, "0 silent, 1 progress bar on a terminal (else a line per epoch), 2 a line "
-                                          "per epoch")
+  sub->add_option("--verbose", o->verbose,
+                  "0 silent, 1 progress bar on a terminal (else a line per epoch), 2 a line "
+                  "per epoch")
       ->capture_default_str()
       ->check(CLI::Range(0, 2))
       ->group(t);

@@ -137,9 +137,7 @@ BuiltModel build_from_pytorch(const ModelChoice& c, const Dataset& data) {
 
 }  // namespace
 
-bool is_preset(const std::string& name) {
-  return std::find(kPresets.begin(), kPresets.end(), name) != kPresets.end();
-}
+bool is_preset(const std::string& name) { return std::find(kPresets.begin(), kPresets.end(), name) != kPresets.end(); }
 
 BuiltModel build_train_model(const ModelChoice& c, const Dataset& data) {
   if (is_preset(c.model)) return build_preset(c, data);

@@ -32,8 +32,12 @@ void add_verify_command(CLI::App& app, int& exit_code) {
       "Exit status 1 when an output fails.");
   sub->add_option("MODEL", c->model, "a .keras file (or any model file with --test-vector)")->required();
   sub->add_option("--test-vector", c->test_vector, "V.npz with input_0.., output_0..");
-  sub->add_option("--atol", c->options.atol, "absolute tolerance")->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub->add_option("--rtol", c->options.rtol, "relative tolerance")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_option("--atol", c->options.atol, "absolute tolerance")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--rtol", c->options.rtol, "relative tolerance")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->callback([c, &exit_code] { exit_code = run_verify(*c); });
 }
 

@@ -22,11 +22,11 @@
 namespace rnnx {
 
 struct CsvTable {
-  std::string where;                      // the file, for messages
+  std::string where;  // the file, for messages
   bool has_header = false;
-  std::vector<std::string> columns;       // names (from the header, or "0", "1", ...)
+  std::vector<std::string> columns;            // names (from the header, or "0", "1", ...)
   std::vector<std::vector<std::string>> rows;  // data rows, each columns.size() fields
-  std::vector<int64_t> lines;             // the 1-based line on which each data row starts
+  std::vector<int64_t> lines;                  // the 1-based line on which each data row starts
 
   int64_t row_count() const { return static_cast<int64_t>(rows.size()); }
   // The index of a column given by name or, when no column has that name, by 0-based index

@@ -9,7 +9,9 @@
 // Throws: ShapeError for an id that is not an integer or is outside [0, input_dim).
 // Training: a training-mode call keeps its ids; backward adds each output row's gradient to
 // the embeddings row it was read from (a scatter-add; repeated ids add up) and returns a
-// zero gradient for the ids.
+// zero gradient for the ids. It also appends each lookup's row, unsummed, to the param's
+// sparse_grad (the tf.IndexedSlices Keras's TensorFlow backend gives the optimizer; whether
+// the optimizer uses it is train/optimizer.h's RowGradients).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,7 +57,8 @@ class Embedding : public Layer<T> {
 
   EmbeddingOptions options_;
   Tensor<T> embeddings_, embeddings_grad_;
-  std::vector<Tensor<T>> tape_;  // the ids of each training call
+  IndexedSlices<T> embeddings_rows_;  // the gradient as one row per lookup (Param::sparse_grad)
+  std::vector<Tensor<T>> tape_;       // the ids of each training call
 };
 
 extern template class Embedding<float>;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "rnnx/core/indexed_slices.h"
 #include "rnnx/core/shape.h"
 #include "rnnx/core/tensor.h"
 #include "rnnx/train/regularizers.h"
@@ -65,6 +66,10 @@ struct Param {
   // (train/regularizers.h); inactive by default. Applied by the training code.
   Regularizer regularizer{};
   Constraint constraint{};
+  // Set by layers that read the weight by row lookups (Embedding): the same gradient as the
+  // lookups' rows (core/indexed_slices.h), which optimizers use to follow Keras on the
+  // TensorFlow backend (train/optimizer.h). Accumulates with `grad`; zero_grads() clears it.
+  IndexedSlices<T>* sparse_grad = nullptr;
 };
 
 template <class T>

@@ -242,7 +242,7 @@ class Model : public Layer<T> {
   uint64_t id_;
   std::vector<Node> nodes_;
   std::vector<Pending> pending_;
-  std::vector<Run> runs_;  // training runs not yet undone by backward (a stack)
+  std::vector<Run> runs_;             // training runs not yet undone by backward (a stack)
   std::vector<int64_t> input_nodes_;  // every InputLayer node, in creation order
   std::optional<std::vector<ModelTensor>> inputs_;
   std::vector<ModelTensor> outputs_;

@@ -18,6 +18,26 @@
 // Hyperparameters are kept in double and cast to T where Keras casts them to the variable
 // dtype; a constant learning rate is stored as float, like Keras's float32 variable.
 //
+// Row-lookup gradients (OptimizerOptions::row_gradients; an Embedding's weight, whose Param
+// carries sparse_grad). Keras 3 on the TensorFlow backend gets them as a tf.IndexedSlices,
+// one row per looked-up token, and never sums a repeated token's rows before the optimizer
+// (keras/src/backend/tensorflow/optimizer.py, sparse.py, numpy.py; tf.clip_by_norm):
+//   clipnorm / global_clipnorm norms:  Σ over the rows of row²      (not of the summed rows)
+//   clipvalue:                         each row clipped on its own, then summed
+//   global_clipnorm then scales with `v * scale`, which makes the gradient dense (rows
+//   summed): the update below is the dense one
+//   the update:  g = Σ rows, as for a dense gradient, wherever g enters linearly (SGD, Adam's
+//                m, RMSprop's increment and average_gradient, Adagrad's step); where Keras
+//                squares the gradient (Adam / AdamW v, RMSprop velocity, Adagrad
+//                accumulator) it squares each row and sums the squares: a token seen twice
+//                adds g1² + g2² where the dense form adds (g1 + g2)².
+//   All other rows are updated as dense (Adam's m and v still decay there).
+// RowGradients::tensorflow (the default) does that; RowGradients::dense uses the summed
+// gradient like any other (Keras on the JAX and PyTorch backends). A param with an active
+// regularizer is dense in both: TensorFlow adds the penalty's dense gradient to the slices,
+// which turns them into a dense tensor. Requires: Param::grad is the sum of sparse_grad's
+// rows (plus the penalty gradient when the param has an active regularizer).
+//
 // The first apply() builds the optimizer state for the trainable params it is given; later
 // calls must pass the same list (count and shapes), else StateError. Params with
 // trainable = false are skipped. Keras skips variables whose gradient is None; here every
@@ -69,6 +89,12 @@ class LearningRate {
   std::shared_ptr<const LearningRateSchedule> schedule_;
 };
 
+// How an optimizer applies a gradient made of row lookups (see the top of this file).
+enum class RowGradients {
+  tensorflow,  // as Keras 3 on the TensorFlow backend (tf.IndexedSlices): rows squared one by one
+  dense,       // as Keras 3 on JAX / PyTorch: the summed gradient, like any other
+};
+
 // The Keras base-optimizer keyword arguments shared by all optimizers. At most one of the
 // three clipping options may be set; a value of 0 means "off" as in Keras.
 struct OptimizerOptions {
@@ -79,6 +105,8 @@ struct OptimizerOptions {
   // Variables whose (Param) name contains one of these strings get no weight decay (Keras
   // exclude_from_weight_decay(var_names=...)).
   std::vector<std::string> exclude_from_weight_decay{};
+  // Not a Keras argument: which Keras backend to follow for row-lookup gradients.
+  RowGradients row_gradients = RowGradients::tensorflow;
 };
 
 template <class T>
@@ -124,7 +152,14 @@ class Optimizer {
   // Creates the per-variable state for variables of these shapes (called once).
   virtual void build(const std::vector<Shape>& shapes) = 0;
   // The Keras update_step for variable `index` with the clipped gradient and lr cast to T.
+  // Where Keras squares the gradient, an update step uses grad_squares(index) instead of
+  // grad·grad when it is not null.
   virtual void update_step(size_t index, const Tensor<T>& grad, Tensor<T>& variable, T lr) = 0;
+  // For a row-lookup gradient under RowGradients::tensorflow, the sum of its rows' squares
+  // (clipped as the gradient was) during apply(); null otherwise.
+  const Tensor<T>* grad_squares(size_t index) const {
+    return index < sparse_.size() && sparse_[index] ? &squares_[index] : nullptr;
+  }
   // "<ClassName> '<name>'" for error messages.
   std::string where() const { return class_name() + " '" + name_ + "'"; }
   // Registers a slot for state()/set_state(): `values` is the subclass member that build()
@@ -140,6 +175,11 @@ class Optimizer {
     std::vector<Tensor<T>>* values;
   };
   void clip_gradients();
+  // Sums the rows of the row-lookup gradients into scratch_ / squares_ (after clipping).
+  void densify_rows();
+  // p's sparse_grad if it is applied the TensorFlow way (checked against the weight's
+  // shape: ShapeError), else null.
+  const IndexedSlices<T>* tensorflow_rows(const Param<T>& p) const;
   bool use_weight_decay(const std::string& param_name) const;
   // The trainable params of `params`, checked as apply() checks them (values, gradients when
   // `need_grads`, and the built shapes); their shapes go to `shapes`.
@@ -156,6 +196,11 @@ class Optimizer {
   std::vector<std::string> names_;  // their Param names, for state()
   std::vector<Slot> slots_;         // add_slot()
   std::vector<Tensor<T>> scratch_;  // clipped gradients, reused between calls
+  // Per trainable variable, during apply(): its sparse_grad if it is applied the TensorFlow
+  // way (else null), a copy of that gradient's rows to clip, and the sum of their squares.
+  std::vector<const IndexedSlices<T>*> sparse_;
+  std::vector<std::vector<T>> rows_;
+  std::vector<Tensor<T>> squares_;
 };
 
 // A built-in optimizer by Keras name (case-insensitive: "sgd", "adam", "adamw", "rmsprop",
