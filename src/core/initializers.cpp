@@ -101,22 +101,28 @@ void variance_scaling(const Initializer& init, double scale, const std::string& 
 
 // Reduced Householder QR of a row-major m x n matrix a (m >= n), in double. Returns Q
 // (m x n, row-major) and writes diag(R) to r_diag.
-std::vector<double> householder_q(std::vector<double> a, int64_t m, int64_t n, std::vector<double>& r_diag) {
-  auto A = [&](int64_t i, int64_t j) -> double& { return a[static_cast<size_t>(i * n + j)]; };
+// The work runs on columns stored contiguously (the transpose), so every reflector update
+// streams memory: walking a row-major matrix column by column made LSTM(512)'s recurrent
+// kernel take seconds. The arithmetic, and its order, is that of the textbook loops.
+std::vector<double> householder_q(const std::vector<double>& a, int64_t m, int64_t n, std::vector<double>& r_diag) {
+  std::vector<double> cols(static_cast<size_t>(m * n));  // column j at cols[j*m .. j*m+m)
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) cols[static_cast<size_t>(j * m + i)] = a[static_cast<size_t>(i * n + j)];
+  auto col = [&](int64_t j) { return cols.data() + j * m; };
   std::vector<std::vector<double>> reflectors(static_cast<size_t>(n));
   r_diag.assign(static_cast<size_t>(n), 0.0);
   for (int64_t k = 0; k < n; ++k) {
+    const double* ck = col(k);
     double norm2 = 0.0;
-    for (int64_t i = k; i < m; ++i) norm2 += A(i, k) * A(i, k);
+    for (int64_t i = k; i < m; ++i) norm2 += ck[i] * ck[i];
     const double norm = std::sqrt(norm2);
     auto& v = reflectors[static_cast<size_t>(k)];
     if (norm == 0.0) {  // column already zero below the diagonal: H = I, R[k,k] = 0
       r_diag[static_cast<size_t>(k)] = 0.0;
       continue;
     }
-    const double alpha = A(k, k) >= 0.0 ? -norm : norm;
-    v.assign(static_cast<size_t>(m - k), 0.0);
-    for (int64_t i = k; i < m; ++i) v[static_cast<size_t>(i - k)] = A(i, k);
+    const double alpha = ck[k] >= 0.0 ? -norm : norm;
+    v.assign(ck + k, ck + m);
     v[0] -= alpha;
     double vnorm2 = 0.0;
     for (double x : v) vnorm2 += x * x;
@@ -127,26 +133,31 @@ std::vector<double> householder_q(std::vector<double> a, int64_t m, int64_t n, s
     }
     const double vnorm = std::sqrt(vnorm2);
     for (double& x : v) x /= vnorm;
-    // A[k:, k:] -= 2 v (v^T A[k:, k:])
+    // A[k:, k:] -= 2 v (v^T A[k:, k:]), one column at a time
     for (int64_t j = k; j < n; ++j) {
+      double* cj = col(j) + k;
       double dot = 0.0;
-      for (int64_t i = k; i < m; ++i) dot += v[static_cast<size_t>(i - k)] * A(i, j);
-      for (int64_t i = k; i < m; ++i) A(i, j) -= 2.0 * v[static_cast<size_t>(i - k)] * dot;
+      for (int64_t i = 0; i < m - k; ++i) dot += v[static_cast<size_t>(i)] * cj[i];
+      for (int64_t i = 0; i < m - k; ++i) cj[i] -= 2.0 * v[static_cast<size_t>(i)] * dot;
     }
-    r_diag[static_cast<size_t>(k)] = A(k, k);
+    r_diag[static_cast<size_t>(k)] = col(k)[k];
   }
-  // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity.
-  std::vector<double> q(static_cast<size_t>(m * n), 0.0);
-  for (int64_t i = 0; i < n; ++i) q[static_cast<size_t>(i * n + i)] = 1.0;
+  // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity (column-wise).
+  std::vector<double> qcols(static_cast<size_t>(m * n), 0.0);
+  for (int64_t i = 0; i < n; ++i) qcols[static_cast<size_t>(i * m + i)] = 1.0;
   for (int64_t k = n - 1; k >= 0; --k) {
     const auto& v = reflectors[static_cast<size_t>(k)];
     if (v.empty()) continue;
     for (int64_t j = 0; j < n; ++j) {
+      double* qj = qcols.data() + j * m + k;
       double dot = 0.0;
-      for (int64_t i = k; i < m; ++i) dot += v[static_cast<size_t>(i - k)] * q[static_cast<size_t>(i * n + j)];
-      for (int64_t i = k; i < m; ++i) q[static_cast<size_t>(i * n + j)] -= 2.0 * v[static_cast<size_t>(i - k)] * dot;
+      for (int64_t i = 0; i < m - k; ++i) dot += v[static_cast<size_t>(i)] * qj[i];
+      for (int64_t i = 0; i < m - k; ++i) qj[i] -= 2.0 * v[static_cast<size_t>(i)] * dot;
     }
   }
+  std::vector<double> q(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) q[static_cast<size_t>(i * n + j)] = qcols[static_cast<size_t>(j * m + i)];
   return q;
 }
 
@@ -163,7 +174,7 @@ void orthogonal(const Initializer& init, Tensor<T>& w, Rng& rng) {
   std::vector<double> a(static_cast<size_t>(m * n));
   for (double& x : a) x = rng.normal();
   std::vector<double> r_diag;
-  std::vector<double> q = householder_q(std::move(a), m, n, r_diag);
+  std::vector<double> q = householder_q(a, m, n, r_diag);
   for (int64_t j = 0; j < n; ++j) {
     const double d = r_diag[static_cast<size_t>(j)];
     const double sign = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
