@@ -90,7 +90,10 @@ def main():
         ("time_major", time_major_cases.time_major_cases),
         (plumbing_cases.FAMILY, lambda: plumbing_cases.plumbing_cases(out_root)),
         (conv1d_cases.FAMILY, conv1d_cases.conv1d_cases),
+        ("conv2d", lambda: __import__("oracle.conv2d_cases", fromlist=["x"]).conv2d_cases()),
+        ("conv_lstm", lambda: __import__("oracle.conv_lstm_cases", fromlist=["x"]).conv_lstm_cases(out_root)),
         ("normalization", lambda: __import__("oracle.normalization_cases", fromlist=["x"]).normalization_cases()),
+        ("attention", lambda: __import__("oracle.attention_cases", fromlist=["x"]).attention_cases(out_root)),
         (training_cases.FAMILY, training_cases.training_cases),
         (file_cases.FAMILY, None),  # writes model files, not Golden cases (below)
         ("struct_files", None),  # a part of `files` that can be rewritten alone (below)

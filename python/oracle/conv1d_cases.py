@@ -16,18 +16,20 @@ def L():
     return R.keras.layers
 
 
-def grad_layer_case(name, make, *, B=2, T=7, D=4, channels_first=False, w_scale=0.5, notes=None, grads=True):
+def grad_layer_case(name, make, *, B=2, T=7, D=4, channels_first=False, w_scale=0.5, notes=None, grads=True,
+                    shape=None, family=FAMILY):
+    """`shape` (the input's, overriding B, T, D) and `family` serve conv2d_cases.py."""
     tf = R.tf
     R.clear("k3")
-    rng = rng_for(FAMILY + "/" + name)
+    rng = rng_for(family + "/" + name)
     layer = make()
-    x = randn(rng, (B, D, T) if channels_first else (B, T, D))
+    x = randn(rng, shape if shape else (B, D, T) if channels_first else (B, T, D))
     layer(R.tensor(x))
     layer.set_weights([f32(rng.uniform(-w_scale, w_scale, size=w.shape)) for w in layer.get_weights()])
     xt = tf.constant(x)
     if not grads:
         y = layer(xt, training=True)
-        g = Golden(FAMILY, name, "k3")
+        g = Golden(family, name, "k3")
         g.set_layer_json(R.layer_json("k3", layer))
         g.set_weights(layer.get_weights())
         g.add_call([x], [y])
@@ -39,7 +41,7 @@ def grad_layer_case(name, make, *, B=2, T=7, D=4, channels_first=False, w_scale=
         gy = randn(rng, tuple(y.shape))
         loss = tf.reduce_sum(y * gy)
     grads = tape.gradient(loss, [xt] + list(layer.trainable_weights))
-    g = Golden(FAMILY, name, "k3")
+    g = Golden(family, name, "k3")
     g.set_layer_json(R.layer_json("k3", layer))
     g.set_weights(layer.get_weights())
     g.add_call([x], [y])

@@ -40,11 +40,12 @@ def causal_gru(k):
 ARCHS = [("cnn_lstm", cnn_lstm, (3, 8, 3)), ("causal_gru", causal_gru, (3, 7, 3))]
 
 
-def generate(out_dir, versions):
+def generate(out_dir, versions, archs=ARCHS, prefix="conv1d_", index=INDEX, generator=__name__):
+    """`archs`, `prefix`, `index` and `generator` (a module name) serve conv2d_file_cases.py."""
     os.makedirs(out_dir, exist_ok=True)
     cases = []
-    for arch, build, shape in ARCHS:
-        name = "conv1d_" + arch
+    for arch, build, shape in archs:
+        name = prefix + arch
         rng = rng_for("files/" + name)
         R.clear("k3")
         R.set_seed("k3", case_seed(name))
@@ -69,8 +70,8 @@ def generate(out_dir, versions):
         tback = R.tf_keras.models.load_model(os.path.join(out_dir, h5_file))
         assert np.allclose(tback(R.tensor(x)).numpy(), y, atol=1e-5, rtol=1e-4), h5_file
         cases.append({"file": h5_file, "npz": name + ".npz", "notes": "tf_keras model.save(save_format='h5')"})
-    with open(os.path.join(out_dir, INDEX), "w") as f:
-        json.dump({"generator": "python/oracle/conv1d_file_cases.py", "versions": versions, "cases": cases}, f,
-                  indent=1)
+    with open(os.path.join(out_dir, index), "w") as f:
+        json.dump({"generator": "python/oracle/%s.py" % generator.split(".")[-1], "versions": versions,
+                   "cases": cases}, f, indent=1)
         f.write("\n")
     return len(cases)

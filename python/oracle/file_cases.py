@@ -328,6 +328,7 @@ def generate(out_dir, versions):
     struct_file_cases.generate(out_dir, versions)  # its own index, struct_cases.json
     shared_object_cases.generate(out_dir, versions)  # its own index, shared_object_cases.json
     conv1d_file_cases.generate(out_dir, versions)  # its own index, conv1d_file_cases.json
+    __import__("oracle.conv2d_file_cases", fromlist=["x"]).generate(out_dir, versions)  # conv2d_file_cases.json
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"generator": "python/oracle/file_cases.py", "versions": versions, "cases": cases}, f, indent=1)
         f.write("\n")

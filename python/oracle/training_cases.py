@@ -692,6 +692,10 @@ def training_cases():
     out += conv1d_training_cases.cases()
     from . import normalization_training_cases  # noqa: E402 (it imports this module)
     out += normalization_training_cases.cases()
+    from . import conv2d_training_cases  # noqa: E402 (it imports this module)
+    out += conv2d_training_cases.cases()
+    from . import conv_lstm_training_cases  # noqa: E402 (it imports this module)
+    out += conv_lstm_training_cases.cases()
     return out
 
 

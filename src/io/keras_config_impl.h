@@ -48,6 +48,10 @@ bool is_builtin_cell_class(const std::string& class_name);
 template <class T>
 std::unique_ptr<Layer<T>> make_conv1d_layer(const std::string& class_name, const KerasConfig& c,
                                             const std::string& name);
+// Conv2D, Conv3D, Max/AveragePooling2D/3D, GlobalAverage/MaxPooling2D/3D (keras_config_conv2d.cpp).
+template <class T>
+std::unique_ptr<Layer<T>> make_conv2d_layer(const std::string& class_name, const KerasConfig& c,
+                                            const std::string& name);
 // LayerNormalization, BatchNormalization, GroupNormalization, UnitNormalization,
 // Normalization, Rescaling (keras_config_normalization.cpp); null for other classes.
 template <class T>
@@ -59,6 +63,19 @@ std::unique_ptr<Layer<T>> make_normalization_layer(const std::string& class_name
 template <class T>
 std::unique_ptr<Layer<T>> make_plumbing_layer(const std::string& class_name, const KerasConfig& c,
                                               const std::string& name);
+// ConvLSTM1D, ConvLSTM2D (keras_config_conv_lstm.cpp); null for other classes.
+template <class T>
+std::unique_ptr<Layer<T>> make_conv_lstm_layer(const std::string& class_name, const KerasConfig& c,
+                                               const std::string& name);
+// Attention, AdditiveAttention, MultiHeadAttention (keras_config_attention.cpp); null otherwise.
+template <class T>
+std::unique_ptr<Layer<T>> make_attention_layer(const std::string& class_name, const KerasConfig& c,
+                                               const std::string& name);
+// Sets the Keras call argument `key` (use_causal_mask / return_attention_scores) on an
+// attention layer; false for other layers. The attention classes pass their query's mask on.
+template <class T>
+bool set_attention_call_flag(Layer<T>& layer, const std::string& key, bool value);
+bool is_attention_class(const std::string& class_name);
 // Classes of keras_config_plumbing.cpp whose output carries the input's mask unchanged
 // (activation and noise layers), and the merge classes whose output mask is the OR of their
 // inputs' masks when every input has one (Add, Subtract, Multiply, Average, Maximum,

@@ -412,8 +412,11 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
     return std::make_unique<Flatten<T>>(FlattenOptions{c.get_string("data_format", "channels_last")}, name);
   if (cn == "InputLayer") return std::make_unique<InputLayer<T>>(read_input_layer_config(c), name);
   if (auto conv = make_conv1d_layer<T>(cn, c, name)) return conv;
+  if (auto conv2d = make_conv2d_layer<T>(cn, c, name)) return conv2d;
   if (auto norm = make_normalization_layer<T>(cn, c, name)) return norm;
   if (auto plumbing = make_plumbing_layer<T>(cn, c, name)) return plumbing;
+  if (auto conv_lstm = make_conv_lstm_layer<T>(cn, c, name)) return conv_lstm;
+  if (auto attention = make_attention_layer<T>(cn, c, name)) return attention;
   return nullptr;
 }
 

@@ -175,7 +175,12 @@ struct NodeSpec {
   std::vector<TensorKey> args;
   ConnectOptions options;
   std::optional<TensorKey> mask;  // Keras 3: the mask recorded as a call argument
-  bool list_format = false;       // tf_keras / Keras 2 node (node indices count differently)
+  // Attention call arguments: use_causal_mask / return_attention_scores, and
+  // MultiHeadAttention's key / attention_mask tensors (keras_config_attention.cpp).
+  std::vector<std::pair<std::string, bool>> call_flags;
+  std::optional<TensorKey> key, attention_mask;
+  std::vector<TensorKey> extra_args;  // Keras 3 positional tensors after the first argument
+  bool list_format = false;           // tf_keras / Keras 2 node (node indices count differently)
 };
 
 // Number of `constants` tensors an RNN / Bidirectional layer takes (tf.keras num_constants).
@@ -208,6 +213,12 @@ void read_call_kwargs(const Json& kwargs, NodeSpec& spec, const std::string& con
       const auto keys = tensors(v, context + " mask");
       if (keys.size() != 1) throw ConfigError(context + ": a mask argument with several tensors is not supported");
       spec.mask = keys[0];
+    } else if ((k == "use_causal_mask" || k == "return_attention_scores") && v.is_boolean()) {
+      spec.call_flags.emplace_back(k, v.get<bool>());
+    } else if (k == "key" || k == "attention_mask") {
+      const auto keys = tensors(v, context + " " + k);
+      if (keys.size() != 1) throw ConfigError(context + ": call argument '" + k + "' must be one tensor");
+      (k == "key" ? spec.key : spec.attention_mask) = keys[0];
     } else {
       throw ConfigError(context + ": call argument '" + k + "' = " + dump(v) + " is not supported by rnnx");
     }
@@ -276,13 +287,39 @@ NodeSpec k3_node(const Json& node, const std::string& context) {
     throw ConfigError(context + ": expected {\"args\": [...], \"kwargs\": {...}}, got " + dump(node));
   spec.args = k3_tensor_list((*args)[0], context);
   for (size_t i = 1; i < args->size(); ++i)
-    if (!(*args)[i].is_null())
-      throw ConfigError(context + ": extra positional call argument " + dump((*args)[i]) + " is not supported");
+    if (!(*args)[i].is_null()) {
+      if (!is_k3_tensor((*args)[i]))  // tensors: MultiHeadAttention(query, value), apply_attention_call
+        throw ConfigError(context + ": extra positional call argument " + dump((*args)[i]) + " is not supported");
+      spec.extra_args.push_back(k3_tensor_list((*args)[i], context)[0]);
+    }
   if (const Json* kwargs = find_key(node, "kwargs")) read_call_kwargs(*kwargs, spec, context, k3_tensor_list);
   // Keras 3 passes no mask to a call with tensor keyword arguments unless one is recorded
   // (model.h, "Masks"); a recorded mask is checked against the implicit one later.
   spec.options.pass_mask = spec.mask || (spec.options.initial_state.empty() && spec.options.constants.empty());
   return spec;
+}
+
+// Attention call arguments onto the layer and its positional inputs: MultiHeadAttention takes
+// [query, value, key, attention_mask] (multi_head_attention.h); flags set the layer's options.
+template <class T>
+void apply_attention_call(NodeSpec& spec, Layer<T>& layer, const std::string& context) {
+  for (const auto& [k, v] : spec.call_flags)
+    if (!set_attention_call_flag(layer, k, v))
+      throw ConfigError(context + ": call argument '" + k + "' is not supported by rnnx on " + layer.class_name());
+  if (!spec.extra_args.empty()) {
+    if (layer.class_name() != "MultiHeadAttention" || spec.args.size() != 1 || spec.extra_args.size() > 2)
+      throw ConfigError(context + ": extra positional call arguments are not supported on " + layer.class_name());
+    if (spec.extra_args.size() == 2 && spec.key)
+      throw ConfigError(context + ": the key is given both as a positional and a keyword argument");
+    if (spec.extra_args.size() == 2) spec.key = spec.extra_args[1];
+    spec.args.push_back(spec.extra_args[0]);
+  }
+  if (!spec.key && !spec.attention_mask) return;
+  if (layer.class_name() != "MultiHeadAttention" || spec.args.size() != 2)
+    throw ConfigError(context +
+                      ": call arguments 'key' / 'attention_mask' are supported on MultiHeadAttention(query, value)");
+  spec.args.push_back(spec.key ? *spec.key : spec.args[1]);
+  if (spec.attention_mask) spec.args.push_back(*spec.attention_mask);
 }
 
 // ---- Keras 3 mask bookkeeping
@@ -355,6 +392,11 @@ MaskOp read_mask_op(const KerasConfig& c, const Json& entry, const std::string& 
     if (args->size() != 2 || !(*args)[1].is_number())
       throw ConfigError(context + ": only NotEqual(tensor, number) is supported");
     op.value = (*args)[1].get<double>();
+  } else if (op.cls == "ConvertToTensor") {  // an attention layer's output mask (K3 Attention.compute_mask)
+    if (args->size() != 1) throw ConfigError(context + ": unexpected arguments");
+    c.ignore("dtype");
+    c.ignore("sparse");
+    c.ignore("ragged");
   } else {
     if (args->size() != 1) throw ConfigError(context + ": unexpected arguments");
     if (c.get_int("axis", -1) != -1) c.fail("axis", "must be -1");
@@ -417,7 +459,8 @@ struct FunctionalBuild {
       return b->forward_layer().rnn_options().return_sequences ? implicit_mask(in, depth + 1) : MaskExpr{};
     if (cn == "Dense" || cn == "Dropout" || cn == "Activation" || cn == "TimeDistributed")
       return implicit_mask(in, depth + 1);
-    if (passes_mask_through(cn) || normalization_passes_mask(cn)) return implicit_mask(in, depth + 1);
+    if (passes_mask_through(cn) || normalization_passes_mask(cn) || is_attention_class(cn))
+      return implicit_mask(in, depth + 1);
     if (ors_input_masks(cn)) {  // the OR of the inputs' masks when every input has one
       MaskExpr out = implicit_mask(in, depth + 1);
       for (size_t i = 1; i < n->args.size() && out.kind != MaskExpr::none; ++i) {
@@ -437,6 +480,7 @@ struct FunctionalBuild {
       const MaskExpr a = recorded_mask(op.input), b = recorded_mask(op.input2);
       return a.kind == MaskExpr::none || b.kind == MaskExpr::none ? MaskExpr{} : mask_or(a, b);
     }
+    if (op.cls == "ConvertToTensor") return recorded_mask(op.input);
     if (op.cls == "NotEqual")
       return {MaskExpr::not_equal, op.input.layer, op.input.node_index, op.input.tensor_index, op.value};
     auto inner = mask_ops.find(op.input.layer);
@@ -554,7 +598,8 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
       fb.inputs.insert(lname);
       continue;
     }
-    if (lc.class_name() == "NotEqual" || lc.class_name() == "Any" || lc.class_name() == "LogicalOr") {
+    if (lc.class_name() == "NotEqual" || lc.class_name() == "Any" || lc.class_name() == "LogicalOr" ||
+        lc.class_name() == "ConvertToTensor") {
       fb.mask_ops[lname] = read_mask_op(lc, le, lc.where());
       continue;
     }
@@ -577,6 +622,7 @@ std::unique_ptr<Model<T>> functional(const std::shared_ptr<const Json>& doc, con
       specs.push_back(node.is_object() && !is_tfk_dict_node(node)
                           ? k3_node(node, nctx)
                           : tfk_node(node, *fb.layers[lname], num_constants_of(le), nctx));
+      apply_attention_call(specs.back(), *fb.layers[lname], nctx);
     }
   }
   // Recorded masks must be what rnnx propagates; mask operations feed nothing else.

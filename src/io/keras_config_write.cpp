@@ -328,6 +328,8 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
   J c;
   if (std::optional<J> plumbing = plumbing_layer_config<T>(layer)) {  // before Dropout: SpatialDropout1D is one
     c = std::move(*plumbing);
+  } else if (std::optional<J> conv_lstm = conv_lstm_layer_config<T>(layer)) {  // before RNN: it is one
+    c = std::move(*conv_lstm);
   } else if (auto* r = dynamic_cast<const RNN<T>*>(&layer)) {
     c = recurrent_config(*r);
   } else if (auto* b = dynamic_cast<const Bidirectional<T>*>(&layer)) {
@@ -403,8 +405,12 @@ J layer_config_entry(const Layer<T>& layer, const std::optional<Shape>& build_sh
     c["data_format"] = f->options().data_format;
   } else if (std::optional<J> conv = conv1d_layer_config<T>(layer)) {
     c = std::move(*conv);
+  } else if (std::optional<J> conv2d = conv2d_layer_config<T>(layer)) {
+    c = std::move(*conv2d);
   } else if (std::optional<J> norm = normalization_layer_config<T>(layer)) {
     c = std::move(*norm);
+  } else if (std::optional<J> att = attention_layer_config<T>(layer)) {
+    c = std::move(*att);
   } else if (auto* m = dynamic_cast<const Model<T>*>(&layer)) {
     return nested_model_entry<T>(*m);
   } else {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/keras_naming.h"
 #include "rnnx/activations.h"
@@ -54,6 +55,9 @@ J layer_head(const std::string& name);
 // The config of a Conv1D-family layer (keras_config_write_conv.cpp), nullopt for others.
 template <class T>
 std::optional<J> conv1d_layer_config(const Layer<T>& layer);
+// The same for Conv2D / Conv3D / 2-D and 3-D pooling (keras_config_write_conv2d.cpp).
+template <class T>
+std::optional<J> conv2d_layer_config(const Layer<T>& layer);
 // The config of a normalisation / Normalization / Rescaling layer
 // (keras_config_write_normalization.cpp), nullopt for others.
 template <class T>
@@ -64,6 +68,23 @@ std::optional<J> normalization_layer_config(const Layer<T>& layer);
 // ActivityRegularization), nullopt for others.
 template <class T>
 std::optional<J> plumbing_layer_config(const Layer<T>& layer);
+// The config of a ConvLSTM1D / ConvLSTM2D layer (keras_config_write_conv_lstm.cpp), nullopt
+// for others.
+template <class T>
+std::optional<J> conv_lstm_layer_config(const Layer<T>& layer);
+// The config of an Attention / AdditiveAttention / MultiHeadAttention layer
+// (keras_config_write_attention.cpp), nullopt for others.
+template <class T>
+std::optional<J> attention_layer_config(const Layer<T>& layer);
+// An attention layer's call in a Keras 3 inbound node: `args` (built for positional inputs)
+// is rewritten to Keras' call (MultiHeadAttention: query, value, key=, attention_mask=) and
+// the call flags added to `kwargs`. Does nothing for other layers.
+template <class T>
+void attention_node_call(const Layer<T>& layer, J& args, J& kwargs);
+// The build_config of an attention layer called on inputs of `shapes` (MultiHeadAttention:
+// a shapes_dict), nullopt for other layers.
+template <class T>
+std::optional<J> attention_build_config(const Layer<T>& layer, const std::vector<Shape>& shapes);
 // An InputLayer entry.
 J input_layer_entry(const std::string& name, const Shape& shape, const std::string& dtype);
 // The Keras 3 entry of a model used as a layer (a Sequential or Functional entry, as Keras 3

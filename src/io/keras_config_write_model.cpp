@@ -137,6 +137,7 @@ class GraphWriter {
     if (cn == "Dense" || cn == "Dropout" || cn == "Activation" || cn == "TimeDistributed")
       return mask_of(in, depth + 1);
     if (passes_mask_through(cn)) return mask_of(in, depth + 1);  // activation / noise layers
+    if (is_attention_class(cn)) return mask_of(in, depth + 1);   // the query's mask
     return {};
   }
 
@@ -226,6 +227,7 @@ class GraphWriter {
         throw ConfigError(where + ": the call ignores the mask of its input, which Keras 3 cannot record");
       }
     }
+    attention_node_call(*n.layer, args, kwargs);  // keras_config_write_attention.cpp
     return J{{"args", std::move(args)}, {"kwargs", std::move(kwargs)}};
   }
 
@@ -303,8 +305,11 @@ J node_build_config(const Model<T>& model, const ModelNode<T>& n) {
     return J{{"shapes_dict",
               {{"sequences_shape", shape_json(model.shape(n.args[0]))}, {"initial_state_shape", std::move(states)}}}};
   }
+  std::vector<Shape> arg_shapes;
+  for (const auto& t : n.args) arg_shapes.push_back(model.shape(t));
+  if (std::optional<J> att = attention_build_config(*n.layer, arg_shapes)) return *att;
   J shapes = J::array();
-  for (const auto& t : n.args) shapes.push_back(shape_json(model.shape(t)));
+  for (const auto& s : arg_shapes) shapes.push_back(shape_json(s));
   return J{{"input_shape", std::move(shapes)}};
 }
 

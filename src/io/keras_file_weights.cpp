@@ -9,6 +9,7 @@
 #include "rnnx/cells/stacked_cells.h"
 #include "rnnx/core/error.h"
 #include "rnnx/layers/bidirectional.h"
+#include "rnnx/layers/multi_head_attention.h"
 #include "rnnx/layers/rnn.h"
 #include "rnnx/layers/time_distributed.h"
 #include "rnnx/model/model.h"
@@ -138,6 +139,9 @@ class PathWalker {
     } else if (auto* r = dynamic_cast<RNN<T>*>(&l)) {
       objects_.push_back({path, {}, nullptr});
       cell(r->cell(), path + "/cell");
+    } else if (auto* mha = dynamic_cast<MultiHeadAttention<T>*>(&l)) {  // EinsumDense sublayers
+      objects_.push_back({path, {}, nullptr});
+      for (auto& [sub, ps] : mha->saved_parts()) objects_.push_back({path + "/" + sub, ps, nullptr});
     } else {
       objects_.push_back({path, l.params(), nullptr});
     }

@@ -17,6 +17,7 @@
 #include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
 #include "rnnx/layers/bidirectional.h"
+#include "rnnx/layers/multi_head_attention.h"
 #include "rnnx/layers/rnn.h"
 #include "rnnx/layers/time_distributed.h"
 
@@ -89,6 +90,10 @@ class WeightWriter {
     } else if (auto* td = dynamic_cast<TimeDistributed<T>*>(&l)) {
       vars(path, l.name(), {}, where);
       layer(*td->layer(), path + "/layer");
+    } else if (auto* mha = dynamic_cast<MultiHeadAttention<T>*>(&l)) {  // EinsumDense sublayers (K3 saving_lib)
+      vars(path, l.name(), {}, where);
+      for (const auto& [sub, ps] : mha->saved_parts()) vars(path + "/" + sub, sub, ps, where);
+      for (const char* sub : {"_softmax", "_dropout_layer"}) vars(path + "/" + sub, sub, {}, where);
     } else if (auto* m = dynamic_cast<Model<T>*>(&l)) {
       // A nested model: its own layer list, named like the top level's (saving_lib).
       vars(path, l.name(), {}, where);

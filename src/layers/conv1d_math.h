@@ -2,13 +2,15 @@
 // Shared arithmetic of the 1-D convolution and pooling layers (internal; not
 // installed): TensorFlow's output-length and padding rules, the channels_first
 // <-> channels_last transposes, and a grouped convolution as im2col +
-// kernels::gemm. Everything works on channels_last buffers [batch, steps,
-// channels]; callers transpose at the boundary.
+// kernels::gemm (conv_nd_math.h with one spatial axis). Everything works on
+// channels_last buffers [batch, steps, channels]; callers transpose at the
+// boundary.
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "layers/conv_nd_math.h"
 #include "rnnx/core/error.h"
 #include "rnnx/core/shape.h"
 #include "rnnx/core/tensor.h"
@@ -59,41 +61,20 @@ struct ConvGeometry {
   int64_t groups = 1, filters = 0;  // output channels (divisible by groups)
 };
 
-// col[(b * out_steps + o), k * cg + c] = x[b, o * stride - pad_left + k *
-// dilation, g * cg + c], zero outside the input (cg = channels / groups).
-template <class T>
-void im2col_1d(const ConvGeometry &g, int64_t group, const T *x, T *col) {
-  const int64_t cg = g.channels / g.groups, width = g.kernel * cg;
-  for (int64_t b = 0; b < g.batch; ++b)
-    for (int64_t o = 0; o < g.out_steps; ++o) {
-      T *row = col + (b * g.out_steps + o) * width;
-      for (int64_t k = 0; k < g.kernel; ++k) {
-        const int64_t t = o * g.stride - g.pad_left + k * g.dilation;
-        T *dst = row + k * cg;
-        if (t < 0 || t >= g.steps) {
-          std::fill(dst, dst + cg, T(0));
-        } else {
-          const T *src = x + (b * g.steps + t) * g.channels + group * cg;
-          std::copy(src, src + cg, dst);
-        }
-      }
-    }
-}
-
-// The adjoint of im2col_1d: dx[...] += dcol[...].
-template <class T>
-void col2im_1d(const ConvGeometry &g, int64_t group, const T *dcol, T *dx) {
-  const int64_t cg = g.channels / g.groups, width = g.kernel * cg;
-  for (int64_t b = 0; b < g.batch; ++b)
-    for (int64_t o = 0; o < g.out_steps; ++o) {
-      const T *row = dcol + (b * g.out_steps + o) * width;
-      for (int64_t k = 0; k < g.kernel; ++k) {
-        const int64_t t = o * g.stride - g.pad_left + k * g.dilation;
-        if (t < 0 || t >= g.steps) continue;
-        T *dst = dx + (b * g.steps + t) * g.channels + group * cg;
-        for (int64_t c = 0; c < cg; ++c) dst[c] += row[k * cg + c];
-      }
-    }
+// The 1-D convolution as conv_nd_math.h's N-D one with one spatial axis.
+inline ConvGeometryND as_nd(const ConvGeometry &g) {
+  ConvGeometryND n;
+  n.batch = g.batch;
+  n.channels = g.channels;
+  n.in[0] = g.steps;
+  n.kernel[0] = g.kernel;
+  n.stride[0] = g.stride;
+  n.dilation[0] = g.dilation;
+  n.pad[0] = g.pad_left;
+  n.out[0] = g.out_steps;
+  n.groups = g.groups;
+  n.filters = g.filters;
+  return n;
 }
 
 // y[batch, out_steps, filters] = conv(x, w) with w laid out [kernel, channels /
@@ -101,13 +82,7 @@ void col2im_1d(const ConvGeometry &g, int64_t group, const T *dcol, T *dx) {
 // filters [i*fg, (i+1)*fg). `col` is scratch, resized here.
 template <class T>
 void conv1d_forward(const ConvGeometry &g, const T *x, const T *w, T *y, std::vector<T> &col) {
-  const int64_t cg = g.channels / g.groups, fg = g.filters / g.groups, rows = g.batch * g.out_steps;
-  col.resize(static_cast<size_t>(rows * g.kernel * cg));
-  for (int64_t i = 0; i < g.groups; ++i) {
-    im2col_1d(g, i, x, col.data());
-    kernels::gemm<T>(false, false, rows, fg, g.kernel * cg, T(1), col.data(), g.kernel * cg, w + i * fg, g.filters,
-                     T(0), y + i * fg, g.filters);
-  }
+  conv_nd_forward(as_nd(g), x, w, y, col);
 }
 
 // Backward of conv1d_forward: dw += colᵀ dy, dx += col2im(dy wᵀ) (dx must be
@@ -115,18 +90,7 @@ void conv1d_forward(const ConvGeometry &g, const T *x, const T *w, T *y, std::ve
 template <class T>
 void conv1d_backward(const ConvGeometry &g, const T *x, const T *w, const T *dy, T *dx, T *dw, std::vector<T> &col,
                      std::vector<T> &dcol) {
-  const int64_t cg = g.channels / g.groups, fg = g.filters / g.groups, rows = g.batch * g.out_steps;
-  const int64_t width = g.kernel * cg;
-  col.resize(static_cast<size_t>(rows * width));
-  dcol.resize(col.size());
-  for (int64_t i = 0; i < g.groups; ++i) {
-    im2col_1d(g, i, x, col.data());
-    kernels::gemm<T>(true, false, width, fg, rows, T(1), col.data(), width, dy + i * fg, g.filters, T(1), dw + i * fg,
-                     g.filters);
-    kernels::gemm<T>(false, true, rows, width, fg, T(1), dy + i * fg, g.filters, w + i * fg, g.filters, T(0),
-                     dcol.data(), width);
-    col2im_1d(g, i, dcol.data(), dx);
-  }
+  conv_nd_backward(as_nd(g), x, w, dy, dx, dw, col, dcol);
 }
 
 }  // namespace rnnx::detail

@@ -1,9 +1,9 @@
-// Model files with Conv1D-family layers
-// (tests/data/files/conv1d_file_cases.json, written by
-// python/oracle/conv1d_file_cases.py): Keras 3 `.keras` and tf_keras `.h5`
-// files load and predict Keras's numbers in float and double, and an rnnx
-// re-save loads back to the same predictions (Keras 3 loading rnnx-written
-// files: tests/data/rnnx_written).
+// Model files with Conv1D-family layers (tests/data/files/conv1d_file_cases.json,
+// written by python/oracle/conv1d_file_cases.py) and Conv2D-family layers
+// (conv2d_file_cases.json): Keras 3 `.keras` and tf_keras `.h5` files load and
+// predict Keras's numbers in float and double, and an rnnx re-save loads back
+// to the same predictions (Keras 3 loading rnnx-written files:
+// tests/data/rnnx_written).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -23,8 +23,8 @@ namespace {
 
 std::string files_dir() { return std::string(RNNX_TEST_DATA_DIR) + "/files"; }
 
-std::vector<std::pair<std::string, std::string>> cases() {
-  std::ifstream in(files_dir() + "/conv1d_file_cases.json");
+std::vector<std::pair<std::string, std::string>> cases(const std::string &index = "conv1d_file_cases.json") {
+  std::ifstream in(files_dir() + "/" + index);
   if (!in) return {};
   std::vector<std::pair<std::string, std::string>> out;
   const nlohmann::json doc = nlohmann::json::parse(in);  // kept alive for the loop
@@ -52,6 +52,16 @@ void check(const std::string &file, const std::string &npz) {
 TEST(Conv1DFiles, KerasAndTfKerasFilesPredictKerasNumbers) {
   const auto cs = cases();
   ASSERT_EQ(cs.size(), 4u) << "regenerate with python/make_goldens.py --only conv1d";
+  for (const auto &[file, npz] : cs) {
+    check<float>(file, npz);
+    check<double>(file, npz);
+  }
+}
+
+// The conv2d family's per-frame CNN-LSTM / CNN-GRU files (python/oracle/conv2d_file_cases.py).
+TEST(Conv2DFiles, KerasAndTfKerasFilesPredictKerasNumbers) {
+  const auto cs = cases("conv2d_file_cases.json");
+  ASSERT_EQ(cs.size(), 4u) << "regenerate with python/make_goldens.py --only conv2d";
   for (const auto &[file, npz] : cs) {
     check<float>(file, npz);
     check<double>(file, npz);

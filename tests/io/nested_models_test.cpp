@@ -113,8 +113,8 @@ std::string config_error(F&& f) {
 
 // ---- what rnnx writes is what Keras 3 writes ------------------------------------------------
 
-const char* const kKeras3Files[] = {"nested_seq.k3.keras",  "nested_enc_dec.k3.keras",  "nested_shared.k3.keras",
-                                    "nested_td.k3.keras",   "nested_deep.k3.keras",     "nested_deferred.k3.keras",
+const char* const kKeras3Files[] = {"nested_seq.k3.keras",   "nested_enc_dec.k3.keras", "nested_shared.k3.keras",
+                                    "nested_td.k3.keras",    "nested_deep.k3.keras",    "nested_deferred.k3.keras",
                                     "nested_masked.k3.keras"};
 
 TEST(NestedModels, SavedWeightPathsAreKeras3s) {
@@ -234,10 +234,10 @@ TEST(NestedModels, UnsupportedLayerInsideNamesTheNestedModel) {
   EXPECT_TRUE(has(msg, "'frobnicate'"));
 
   lstm_entry["config"].erase("frobnicate");
-  lstm_entry["class_name"] = "ConvLSTM1D";
+  lstm_entry["class_name"] = "Conv1DTranspose";
   msg = config_error([&] { model_from_config<float>(cfg.dump(), "3.15.1"); });
   EXPECT_TRUE(has(msg, "in nested model Sequential 'inner_seq'"));
-  EXPECT_TRUE(has(msg, "unknown Keras layer class 'ConvLSTM1D'"));
+  EXPECT_TRUE(has(msg, "unknown Keras layer class 'Conv1DTranspose'"));
 
   // Two deep: both models are named, outer first.
   Json deep = config_of("nested_deep.tfk.h5");
@@ -261,7 +261,7 @@ TEST(NestedModels, ModelInsideAWrapperOtherThanTimeDistributedIsRefused) {
 TEST(NestedModels, TimeDistributedModelWithActivityRegularizerIsRefused) {
   Json cfg = config_of("nested_td.k3.keras");
   layer_named(cfg, "time_distributed")["config"]["activity_regularizer"] = {{"class_name", "L2"},
-                                                                           {"config", {{"l2", 0.1}}}};
+                                                                            {"config", {{"l2", 0.1}}}};
   const std::string msg = config_error([&] { model_from_config<float>(cfg.dump(), "3.15.1"); });
   EXPECT_TRUE(has(msg, "TimeDistributed 'time_distributed'"));
   EXPECT_TRUE(has(msg, "activity_regularizer"));

@@ -1,9 +1,9 @@
-// Keras goldens of the conv1d family (tests/data/parity/conv1d,
-// python/oracle/conv1d_cases.py) in float AND double: layer cases are called in
-// training mode and backpropagated with Keras' upstream gradient gy, comparing
-// the output, dL/dx and every dL/dweight with the gradients TensorFlow
-// computed; model cases (composite models, dropped masks) are run forward.
-// parity_test.cpp runs the same cases forward in float.
+// Keras goldens of the conv1d and conv2d families (tests/data/parity/conv1d,
+// conv2d; python/oracle/conv1d_cases.py, conv2d_cases.py) in float AND double:
+// layer cases are called in training mode and backpropagated with Keras'
+// upstream gradient gy, comparing the output, dL/dx and every dL/dweight with
+// the gradients TensorFlow computed; model cases (composite models, dropped
+// masks) are run forward. parity_test.cpp runs the same cases forward in float.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -45,7 +45,8 @@ Tensor<T> array(const Conv1DCase &c, const std::string &key) {
 template <class T>
 std::vector<Tensor<T>> weights(const Conv1DCase &c) {
   std::vector<Tensor<T>> ws;
-  for (int i = 0; i < c.doc["num_weights"].get<int>(); ++i) ws.push_back(array<T>(c, std::string("w").append(std::to_string(i))));
+  for (int i = 0; i < c.doc["num_weights"].get<int>(); ++i)
+    ws.push_back(array<T>(c, std::string("w").append(std::to_string(i))));
   return ws;
 }
 
@@ -123,6 +124,12 @@ std::string case_name(const ::testing::TestParamInfo<std::string> &info) {
 INSTANTIATE_TEST_SUITE_P(Keras, Conv1DGoldens, ::testing::ValuesIn(conv1d_cases()), case_name);
 
 TEST(Conv1DGoldensPresent, FamilyHasCases) { EXPECT_GE(conv1d_cases().size(), 30u); }
+
+// The conv2d family (python/oracle/conv2d_cases.py: Conv2D, Conv3D, 2-D / 3-D pooling, inside
+// TimeDistributed, per-frame CNN-LSTM models) has the same layout.
+std::vector<std::string> conv2d_cases() { return find_golden_cases(parity_data_dir() + "/conv2d"); }
+INSTANTIATE_TEST_SUITE_P(KerasConv2D, Conv1DGoldens, ::testing::ValuesIn(conv2d_cases()), case_name);
+TEST(Conv2DGoldensPresent, FamilyHasCases) { EXPECT_GE(conv2d_cases().size(), 35u); }
 
 }  // namespace
 }  // namespace rnnx::testing
