@@ -1,4 +1,4 @@
-// Read-only views of a model's graph for serializers (io/keras_config_write.cpp): the nodes
+// Read-only views of a model's graph for serializers (io/keras_config_write/keras_config_write.cpp): the nodes
 // the outputs depend on and the Keras keras_history of a tensor.
 #include "model/model_internal.h"
 #include "rnnx/core/error.h"

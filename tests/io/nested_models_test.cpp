@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "io/hdf5.h"
+#include "io/hdf5/hdf5.h"
 #include "io/zip.h"
 #include "rnnx/core/error.h"
 #include "rnnx/io/keras_config.h"

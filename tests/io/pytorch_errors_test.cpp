@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/pickle.h"
+#include "io/pytorch/pickle.h"
 #include "io/zip.h"
 #include "rnnx/core/error.h"
 #include "rnnx/io/pytorch.h"
