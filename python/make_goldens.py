@@ -94,6 +94,7 @@ def main():
         ("conv_lstm", lambda: __import__("oracle.conv_lstm_cases", fromlist=["x"]).conv_lstm_cases(out_root)),
         ("normalization", lambda: __import__("oracle.normalization_cases", fromlist=["x"]).normalization_cases()),
         ("attention", lambda: __import__("oracle.attention_cases", fromlist=["x"]).attention_cases(out_root)),
+        ("issue9_files", lambda: __import__("oracle.issue9_file_cases", fromlist=["x"]).issue9_file_cases()),
         (training_cases.FAMILY, training_cases.training_cases),
         (file_cases.FAMILY, None),  # writes model files, not Golden cases (below)
         ("struct_files", None),  # a part of `files` that can be rewritten alone (below)

@@ -329,6 +329,7 @@ def generate(out_dir, versions):
     shared_object_cases.generate(out_dir, versions)  # its own index, shared_object_cases.json
     conv1d_file_cases.generate(out_dir, versions)  # its own index, conv1d_file_cases.json
     __import__("oracle.conv2d_file_cases", fromlist=["x"]).generate(out_dir, versions)  # conv2d_file_cases.json
+    __import__("oracle.issue9_file_cases", fromlist=["x"]).generate(out_dir, versions)  # issue9_file_cases.json
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"generator": "python/oracle/file_cases.py", "versions": versions, "cases": cases}, f, indent=1)
         f.write("\n")
@@ -476,6 +477,14 @@ every `layers` group renamed `_layer_checkpoint_dependencies` by h5py (the tf.ke
 index, `struct_cases.json` (python/oracle/struct_file_cases.py, also written alone by
 `make_goldens.py --only struct_files`), whose npz files hold inputs and outputs in
 keras.tree.flatten order (dicts by sorted key).
+
+`issue9_*` files hold issue 9's composite models (LSTM autoencoder, gated Multiply/Subtract
+LSTM, LayerNormalization / BatchNormalization / Normalization + Rescaling around recurrent
+layers, the attention encoder-decoder, a MultiHeadAttention block, ConvLSTM2D next frame),
+each written by Keras 3 (`.k3.keras`) and by tf_keras (`.tfk.h5`, `.tfk.keras`) with the same
+weights; index `issue9_file_cases.json` (python/oracle/issue9_file_cases.py, also written
+alone by `make_goldens.py --only issue9_files`; its "refused" lists formats tf_keras could
+not write). Likewise `conv1d_*` / `conv2d_*`: `conv1d_file_cases.json`, `conv2d_file_cases.json`.
 
 `cudnn.tfk.h5` holds tf_keras CuDNNLSTM / CuDNNGRU layers (cuDNN weight layouts); its
 predictions come from LSTM / GRU models into which tf_keras loaded (and converted) them.

@@ -696,6 +696,8 @@ def training_cases():
     out += conv2d_training_cases.cases()
     from . import conv_lstm_training_cases  # noqa: E402 (it imports this module)
     out += conv_lstm_training_cases.cases()
+    from . import attention_training_cases  # noqa: E402 (it imports this module)
+    out += attention_training_cases.cases()
     return out
 
 

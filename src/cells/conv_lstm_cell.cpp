@@ -10,9 +10,7 @@
 
 namespace rnnx {
 
-using keras::block_offset;
 using keras::kLSTMGates;
-using keras::LSTMGate;
 namespace cd = cells_detail;
 
 namespace {
@@ -282,14 +280,7 @@ void ConvLSTMCell<T>::build(int64_t input_size, const std::vector<int64_t>& cons
   initialize(options_.recurrent_initializer, recurrent_kernel_, rng);
   if (options_.use_bias) {
     bias_ = Tensor<T>({kLSTMGates * f});
-    if (options_.unit_forget_bias) {
-      Tensor<T> input_part({f}), forget_part({f}, T(1)), cell_output_part({2 * f});
-      initialize(options_.bias_initializer, input_part, rng);
-      initialize(options_.bias_initializer, cell_output_part, rng);
-      cd::concat_vectors<T>({&input_part, &forget_part, &cell_output_part}, bias_);
-    } else {
-      initialize(options_.bias_initializer, bias_, rng);
-    }
+    cd::initialize_lstm_bias(options_, f, bias_, rng);
   }
   cd::allocate_grads<T>(
       {{&kernel_, &kernel_grad_}, {&recurrent_kernel_, &recurrent_kernel_grad_}, {&bias_, &bias_grad_}});
@@ -332,25 +323,9 @@ void ConvLSTMCell<T>::step(const CellStep<T>& s) const {
   const bool record = !s.tape.empty();
   if (record) kernels::copy_block<T>(rows, w, z, w, s.tape[kTapeZ], w);
 
-  T* zi = z + block_offset(LSTMGate::input, u);
-  T* zf = z + block_offset(LSTMGate::forget, u);
-  T* zc = z + block_offset(LSTMGate::cell, u);
-  T* zo = z + block_offset(LSTMGate::output, u);
-  kernels::activate_block<T>(options_.recurrent_activation, zi, rows, u, w);
-  kernels::activate_block<T>(options_.recurrent_activation, zf, rows, u, w);
-  kernels::activate_block<T>(options_.activation, zc, rows, u, w);
-  kernels::activate_block<T>(options_.recurrent_activation, zo, rows, u, w);
-  kernels::multiply_block<T>(rows, u, zf, w, c, u, c_new, u);
-  kernels::multiply_accumulate_block<T>(rows, u, zi, w, zc, w, c_new, u);
-  kernels::copy_block<T>(rows, u, c_new, u, h_new, u);
-  kernels::activate_block<T>(options_.activation, h_new, rows, u, u);
-  if (record) {
-    kernels::copy_block<T>(rows, w, z, w, s.tape[kTapeGates], w);
-    kernels::copy_block<T>(rows, u, c_new, u, s.tape[kTapeC], u);
-    kernels::copy_block<T>(rows, u, h_new, u, s.tape[kTapeTanhC], u);
-  }
-  kernels::multiply_block<T>(rows, u, zo, w, h_new, u, h_new, u);
-  kernels::copy_block<T>(rows, u, h_new, u, s.output, u);
+  cd::lstm_gates_forward<T>(options_.activation, options_.recurrent_activation, rows, u, z, c, c_new, h_new, s.output,
+                            record ? s.tape[kTapeGates] : nullptr, record ? s.tape[kTapeC] : nullptr,
+                            record ? s.tape[kTapeTanhC] : nullptr);
 }
 
 template <class T>
@@ -376,30 +351,11 @@ void ConvLSTMCell<T>::step_backward(const CellStepGrad<T>& g) const {
   T* dz = scratch.take(rows * w);
   T* dcol = scratch.take(rows * recurrent_conv_.patch());
   T* h_tmp = scratch.take(b * state_size());
-  const T* pre = g.tape[kTapeZ];
-  const T* gates = g.tape[kTapeGates];
-  const T* c_new = g.tape[kTapeC];
-  const T* tanh_c = g.tape[kTapeTanhC];
-  const T* c_prev = g.states[keras::kLSTMStateC];
-  const int64_t oi = block_offset(LSTMGate::input, u), of = block_offset(LSTMGate::forget, u),
-                oc = block_offset(LSTMGate::cell, u), oo = block_offset(LSTMGate::output, u);
-  const Activation& act = options_.activation;
-  const Activation& rec_act = options_.recurrent_activation;
-
-  // The LSTM step backward over rows = batch * positions (see LSTMCell::step_backward).
-  kernels::add_block<T>(rows, u, g.d_output, u, g.d_new_states[keras::kLSTMStateH], u, dh, u);
-  kernels::multiply_block<T>(rows, u, dh, u, gates + oo, w, prod, u);
-  kernels::activation_backward_block<T>(act, rows, u, c_new, u, tanh_c, u, prod, u, dc, u);
-  kernels::add_block<T>(rows, u, dc, u, g.d_new_states[keras::kLSTMStateC], u, dc, u);
-  kernels::multiply_block<T>(rows, u, dh, u, tanh_c, u, prod, u);
-  kernels::activation_backward_block<T>(rec_act, rows, u, pre + oo, w, gates + oo, w, prod, u, dz + oo, w);
-  kernels::multiply_block<T>(rows, u, dc, u, gates + oc, w, prod, u);
-  kernels::activation_backward_block<T>(rec_act, rows, u, pre + oi, w, gates + oi, w, prod, u, dz + oi, w);
-  kernels::multiply_block<T>(rows, u, dc, u, c_prev, u, prod, u);
-  kernels::activation_backward_block<T>(rec_act, rows, u, pre + of, w, gates + of, w, prod, u, dz + of, w);
-  kernels::multiply_block<T>(rows, u, dc, u, gates + oi, w, prod, u);
-  kernels::activation_backward_block<T>(act, rows, u, pre + oc, w, gates + oc, w, prod, u, dz + oc, w);
-  kernels::multiply_block<T>(rows, u, dc, u, gates + of, w, g.d_states[keras::kLSTMStateC], u);
+  // The LSTM step backward over rows = batch * positions.
+  cd::lstm_gates_backward<T>(options_.activation, options_.recurrent_activation, rows, u, g.d_output,
+                             g.d_new_states[keras::kLSTMStateH], g.d_new_states[keras::kLSTMStateC], g.tape[kTapeZ],
+                             g.tape[kTapeGates], g.tape[kTapeC], g.tape[kTapeTanhC], g.states[keras::kLSTMStateC], dz,
+                             w, g.d_states[keras::kLSTMStateC], dh, dc, prod);
   conv_gates_backward<T>(recurrent_conv_, dz, b, b, g.dropout.recurrent, recurrent_kernel_.data(), u,
                          g.d_states[keras::kLSTMStateH], dcol, h_tmp);
   kernels::copy_block<T>(b, grad_width(), dz, grad_width(), g.dz, g.ldz);

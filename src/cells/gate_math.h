@@ -4,13 +4,15 @@
 // masks of spec §3.5 / §2.4). Only kernels are called here.
 #include <cstdint>
 #include <initializer_list>
-#include <utility>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "rnnx/cells/keras_layout.h"
 #include "rnnx/core/error.h"
 #include "rnnx/core/tensor.h"
+#include "rnnx/initializers.h"
 #include "rnnx/kernels/kernels.h"
 #include "rnnx/layers/layer.h"
 
@@ -37,10 +39,9 @@ template <class T, class Options>
 std::vector<Param<T>> keras_cell_params(const Options& o, Tensor<T>* kernel, Tensor<T>* kernel_grad,
                                         Tensor<T>* recurrent_kernel, Tensor<T>* recurrent_kernel_grad, Tensor<T>* bias,
                                         Tensor<T>* bias_grad) {
-  std::vector<Param<T>> out{
-      {"kernel", kernel, kernel_grad, true, o.kernel_regularizer, o.kernel_constraint},
-      {"recurrent_kernel", recurrent_kernel, recurrent_kernel_grad, true, o.recurrent_regularizer,
-       o.recurrent_constraint}};
+  std::vector<Param<T>> out{{"kernel", kernel, kernel_grad, true, o.kernel_regularizer, o.kernel_constraint},
+                            {"recurrent_kernel", recurrent_kernel, recurrent_kernel_grad, true, o.recurrent_regularizer,
+                             o.recurrent_constraint}};
   if (o.use_bias) out.push_back({"bias", bias, bias_grad, true, o.bias_regularizer, o.bias_constraint});
   return out;
 }
@@ -179,8 +180,7 @@ void backprop_gates(const T* dz, int64_t ldz, int64_t rows, int64_t batch, int64
   const int passes = masks.size() == 1 ? 1 : gates;  // a shared mask factors out of the sum
   const int64_t cols = masks.size() == 1 ? gates * units : units;
   for (int g = 0; g < passes; ++g) {
-    kernels::gemm<T>(false, false, rows, in, cols, T(1), dz + g * units, ldz, wt + g * units * in, in, T(0), tmp,
-                     in);
+    kernels::gemm<T>(false, false, rows, in, cols, T(1), dz + g * units, ldz, wt + g * units * in, in, T(0), tmp, in);
     kernels::multiply_periodic_rows<T>(rows, in, tmp, in, masks[static_cast<size_t>(g)], batch, tmp, in);
     if (g == 0 && beta == T(0))
       kernels::copy_block<T>(rows, in, tmp, in, dx, lddx);
@@ -202,9 +202,8 @@ void transpose_into(const Tensor<T>& w, Tensor<T>& out) {
 // weight gradient of project_gates / recurrent_gates. `tmp` holds rows * in values and is
 // used only when masks are given.
 template <class T>
-void accumulate_gate_weights(const T* x, int64_t ldx, int64_t rows, int64_t batch, int64_t in, const T* dz,
-                             int64_t ldz, int gates, int64_t units, std::span<const T* const> masks, T* dw,
-                             int64_t ldw, T* tmp) {
+void accumulate_gate_weights(const T* x, int64_t ldx, int64_t rows, int64_t batch, int64_t in, const T* dz, int64_t ldz,
+                             int gates, int64_t units, std::span<const T* const> masks, T* dw, int64_t ldw, T* tmp) {
   if (masks.empty()) {
     kernels::gemm<T>(true, false, in, gates * units, rows, T(1), x, ldx, dz, ldz, T(1), dw, ldw);
     return;
@@ -231,6 +230,92 @@ void concat_vectors(const std::vector<const Tensor<T>*>& pieces, Tensor<T>& out)
     kernels::copy_block<T>(1, p->size(), p->data(), p->size(), out.data() + offset, p->size());
     offset += p->size();
   }
+}
+
+// ---- The LSTM gate arithmetic (spec §2.1), shared by LSTMCell (rows = batch) and
+// ConvLSTMCell (rows = batch * positions): one place for the gate order and the math. ----
+
+// A Keras LSTM bias of 4 * units: with unit_forget_bias [bias_init(U), ones(U),
+// bias_init(2U)] (blocks i | f | c, o), else bias_init over all of it.
+template <class T, class Options>
+void initialize_lstm_bias(const Options& o, int64_t units, Tensor<T>& bias, Rng& rng) {
+  using keras::block_offset;
+  using keras::LSTMGate;
+  if (!o.unit_forget_bias) {
+    initialize(o.bias_initializer, bias, rng);
+    return;
+  }
+  static_assert(block_offset(LSTMGate::forget, 1) == 1 && block_offset(LSTMGate::cell, 1) == 2 &&
+                block_offset(LSTMGate::output, 1) == 3);
+  Tensor<T> input_part({units}), forget_part({units}, T(1)), cell_output_part({2 * units});
+  initialize(o.bias_initializer, input_part, rng);
+  initialize(o.bias_initializer, cell_output_part, rng);
+  concat_vectors<T>({&input_part, &forget_part, &cell_output_part}, bias);
+}
+
+// One LSTM step after the products: z [rows, 4u] holds the pre-activations (blocks i | f | c | o)
+// and becomes the gates (σr on i, f, o; φ on c); c_new = f * c + i * g; h_new = output =
+// o * φ(c_new). With a tape (tape_gates non-null), records the gates [rows, 4u], c_new and
+// φ(c_new) [rows, u] for lstm_gates_backward. c, c_new, h_new, output have u columns.
+template <class T>
+void lstm_gates_forward(const Activation& act, const Activation& rec_act, int64_t rows, int64_t u, T* z, const T* c,
+                        T* c_new, T* h_new, T* output, T* tape_gates, T* tape_c, T* tape_tanh_c) {
+  using keras::block_offset;
+  using keras::LSTMGate;
+  const int64_t w = keras::kLSTMGates * u;
+  T* zi = z + block_offset(LSTMGate::input, u);
+  T* zf = z + block_offset(LSTMGate::forget, u);
+  T* zc = z + block_offset(LSTMGate::cell, u);
+  T* zo = z + block_offset(LSTMGate::output, u);
+  kernels::activate_block<T>(rec_act, zi, rows, u, w);
+  kernels::activate_block<T>(rec_act, zf, rows, u, w);
+  kernels::activate_block<T>(act, zc, rows, u, w);
+  kernels::activate_block<T>(rec_act, zo, rows, u, w);
+  // c' = f * c + i * g
+  kernels::multiply_block<T>(rows, u, zf, w, c, u, c_new, u);
+  kernels::multiply_accumulate_block<T>(rows, u, zi, w, zc, w, c_new, u);
+  // h' = o * φ(c')
+  kernels::copy_block<T>(rows, u, c_new, u, h_new, u);
+  kernels::activate_block<T>(act, h_new, rows, u, u);
+  if (tape_gates != nullptr) {
+    kernels::copy_block<T>(rows, w, z, w, tape_gates, w);
+    kernels::copy_block<T>(rows, u, c_new, u, tape_c, u);
+    kernels::copy_block<T>(rows, u, h_new, u, tape_tanh_c, u);
+  }
+  kernels::multiply_block<T>(rows, u, zo, w, h_new, u, h_new, u);
+  kernels::copy_block<T>(rows, u, h_new, u, output, u);
+}
+
+// The gradient of lstm_gates_forward: from dL/d output, dL/d h' and dL/d c' (each [rows, u])
+// and the recorded pre-activations `pre`, gates, c', φ(c') and the previous c, writes dL/dz
+// [rows, 4u] (leading dimension ldz) and dL/d c_prev. dh, dc and prod are [rows, u] scratch.
+template <class T>
+void lstm_gates_backward(const Activation& act, const Activation& rec_act, int64_t rows, int64_t u, const T* d_output,
+                         const T* d_h_new, const T* d_c_new, const T* pre, const T* gates, const T* c_new,
+                         const T* tanh_c, const T* c_prev, T* dz, int64_t ldz, T* d_c_prev, T* dh, T* dc, T* prod) {
+  using keras::block_offset;
+  using keras::LSTMGate;
+  const int64_t w = keras::kLSTMGates * u;
+  const int64_t oi = block_offset(LSTMGate::input, u), of = block_offset(LSTMGate::forget, u),
+                oc = block_offset(LSTMGate::cell, u), oo = block_offset(LSTMGate::output, u);
+  // dh = dL/d output + dL/d h' (the output is h').
+  kernels::add_block<T>(rows, u, d_output, u, d_h_new, u, dh, u);
+  // dc = dL/d c' + dh * o * φ'(c')
+  kernels::multiply_block<T>(rows, u, dh, u, gates + oo, w, prod, u);
+  kernels::activation_backward_block<T>(act, rows, u, c_new, u, tanh_c, u, prod, u, dc, u);
+  kernels::add_block<T>(rows, u, dc, u, d_c_new, u, dc, u);
+  // dz_o = dh * φ(c') * σr'(z_o)
+  kernels::multiply_block<T>(rows, u, dh, u, tanh_c, u, prod, u);
+  kernels::activation_backward_block<T>(rec_act, rows, u, pre + oo, w, gates + oo, w, prod, u, dz + oo, ldz);
+  // dz_i = dc * g * σr'(z_i);  dz_f = dc * c * σr'(z_f);  dz_c = dc * i * φ'(z_c)
+  kernels::multiply_block<T>(rows, u, dc, u, gates + oc, w, prod, u);
+  kernels::activation_backward_block<T>(rec_act, rows, u, pre + oi, w, gates + oi, w, prod, u, dz + oi, ldz);
+  kernels::multiply_block<T>(rows, u, dc, u, c_prev, u, prod, u);
+  kernels::activation_backward_block<T>(rec_act, rows, u, pre + of, w, gates + of, w, prod, u, dz + of, ldz);
+  kernels::multiply_block<T>(rows, u, dc, u, gates + oi, w, prod, u);
+  kernels::activation_backward_block<T>(act, rows, u, pre + oc, w, gates + oc, w, prod, u, dz + oc, ldz);
+  // dc_prev = dc * f
+  kernels::multiply_block<T>(rows, u, dc, u, gates + of, w, d_c_prev, u);
 }
 
 }  // namespace rnnx::cells_detail

@@ -9,9 +9,7 @@
 
 namespace rnnx {
 
-using keras::block_offset;
 using keras::kLSTMGates;
-using keras::LSTMGate;
 namespace cd = cells_detail;
 
 namespace {
@@ -67,17 +65,7 @@ void LSTMCell<T>::build(int64_t input_size, const std::vector<int64_t>& constant
   initialize(options_.recurrent_initializer, recurrent_kernel_, rng);
   if (options_.use_bias) {
     bias_ = Tensor<T>(keras::lstm_bias_shape(u));
-    if (options_.unit_forget_bias) {
-      // [bias_init(U), ones(U), bias_init(2U)]: blocks i | f | c, o (spec §2.1).
-      static_assert(block_offset(LSTMGate::forget, 1) == 1 && block_offset(LSTMGate::cell, 1) == 2 &&
-                    block_offset(LSTMGate::output, 1) == 3);
-      Tensor<T> input_part({u}), forget_part({u}, T(1)), cell_output_part({2 * u});
-      initialize(options_.bias_initializer, input_part, rng);
-      initialize(options_.bias_initializer, cell_output_part, rng);
-      cd::concat_vectors<T>({&input_part, &forget_part, &cell_output_part}, bias_);
-    } else {
-      initialize(options_.bias_initializer, bias_, rng);
-    }
+    cd::initialize_lstm_bias(options_, u, bias_, rng);
   }
   cd::allocate_grads<T>(
       {{&kernel_, &kernel_grad_}, {&recurrent_kernel_, &recurrent_kernel_grad_}, {&bias_, &bias_grad_}});
@@ -143,28 +131,9 @@ void LSTMCell<T>::step(const CellStep<T>& s) const {
   const bool record = !s.tape.empty();
   if (record) kernels::copy_block<T>(b, w, z, w, s.tape[kTapeZ], w);
 
-  T* zi = z + block_offset(LSTMGate::input, u);
-  T* zf = z + block_offset(LSTMGate::forget, u);
-  T* zc = z + block_offset(LSTMGate::cell, u);
-  T* zo = z + block_offset(LSTMGate::output, u);
-  kernels::activate_block<T>(options_.recurrent_activation, zi, b, u, w);
-  kernels::activate_block<T>(options_.recurrent_activation, zf, b, u, w);
-  kernels::activate_block<T>(options_.activation, zc, b, u, w);
-  kernels::activate_block<T>(options_.recurrent_activation, zo, b, u, w);
-
-  // c' = f * c + i * g
-  kernels::multiply_block<T>(b, u, zf, w, c, u, c_new, u);
-  kernels::multiply_accumulate_block<T>(b, u, zi, w, zc, w, c_new, u);
-  // h' = o * φ(c')
-  kernels::copy_block<T>(b, u, c_new, u, h_new, u);
-  kernels::activate_block<T>(options_.activation, h_new, b, u, u);
-  if (record) {
-    kernels::copy_block<T>(b, w, z, w, s.tape[kTapeGates], w);
-    kernels::copy_block<T>(b, u, c_new, u, s.tape[kTapeC], u);
-    kernels::copy_block<T>(b, u, h_new, u, s.tape[kTapeTanhC], u);
-  }
-  kernels::multiply_block<T>(b, u, zo, w, h_new, u, h_new, u);
-  kernels::copy_block<T>(b, u, h_new, u, s.output, u);
+  cd::lstm_gates_forward<T>(options_.activation, options_.recurrent_activation, b, u, z, c, c_new, h_new, s.output,
+                            record ? s.tape[kTapeGates] : nullptr, record ? s.tape[kTapeC] : nullptr,
+                            record ? s.tape[kTapeTanhC] : nullptr);
 }
 
 template <class T>
@@ -191,40 +160,17 @@ void LSTMCell<T>::begin_backward() {
 
 template <class T>
 void LSTMCell<T>::step_backward(const CellStepGrad<T>& g) const {
-  const int64_t b = g.batch, u = options_.units, w = kLSTMGates * u, ldz = g.ldz;
+  const int64_t b = g.batch, u = options_.units, ldz = g.ldz;
   cd::ScratchCursor<T> scratch(g.scratch);
   T* dh = scratch.take(b * u);
   T* dc = scratch.take(b * u);
   T* prod = scratch.take(b * u);
   T* h_tmp = scratch.take(b * u);
-  const T* pre = g.tape[kTapeZ];
-  const T* gates = g.tape[kTapeGates];
-  const T* c_new = g.tape[kTapeC];
-  const T* tanh_c = g.tape[kTapeTanhC];
-  const T* c_prev = g.states[keras::kLSTMStateC];
-  const int64_t oi = block_offset(LSTMGate::input, u), of = block_offset(LSTMGate::forget, u),
-                oc = block_offset(LSTMGate::cell, u), oo = block_offset(LSTMGate::output, u);
-  const Activation& act = options_.activation;
-  const Activation& rec_act = options_.recurrent_activation;
-
-  // dh = dL/d output + dL/d h' (the output is h').
-  kernels::add_block<T>(b, u, g.d_output, u, g.d_new_states[keras::kLSTMStateH], u, dh, u);
-  // dc = dL/d c' + dh * o * φ'(c')
-  kernels::multiply_block<T>(b, u, dh, u, gates + oo, w, prod, u);
-  kernels::activation_backward_block<T>(act, b, u, c_new, u, tanh_c, u, prod, u, dc, u);
-  kernels::add_block<T>(b, u, dc, u, g.d_new_states[keras::kLSTMStateC], u, dc, u);
-  // dz_o = dh * φ(c') * σr'(z_o)
-  kernels::multiply_block<T>(b, u, dh, u, tanh_c, u, prod, u);
-  kernels::activation_backward_block<T>(rec_act, b, u, pre + oo, w, gates + oo, w, prod, u, g.dz + oo, ldz);
-  // dz_i = dc * g * σr'(z_i);  dz_f = dc * c * σr'(z_f);  dz_c = dc * i * φ'(z_c)
-  kernels::multiply_block<T>(b, u, dc, u, gates + oc, w, prod, u);
-  kernels::activation_backward_block<T>(rec_act, b, u, pre + oi, w, gates + oi, w, prod, u, g.dz + oi, ldz);
-  kernels::multiply_block<T>(b, u, dc, u, c_prev, u, prod, u);
-  kernels::activation_backward_block<T>(rec_act, b, u, pre + of, w, gates + of, w, prod, u, g.dz + of, ldz);
-  kernels::multiply_block<T>(b, u, dc, u, gates + oi, w, prod, u);
-  kernels::activation_backward_block<T>(act, b, u, pre + oc, w, gates + oc, w, prod, u, g.dz + oc, ldz);
-  // dc_prev = dc * f;  dh_prev = Σ_g (dz_g @ R_gᵀ) * recurrent mask_g
-  kernels::multiply_block<T>(b, u, dc, u, gates + of, w, g.d_states[keras::kLSTMStateC], u);
+  cd::lstm_gates_backward<T>(options_.activation, options_.recurrent_activation, b, u, g.d_output,
+                             g.d_new_states[keras::kLSTMStateH], g.d_new_states[keras::kLSTMStateC], g.tape[kTapeZ],
+                             g.tape[kTapeGates], g.tape[kTapeC], g.tape[kTapeTanhC], g.states[keras::kLSTMStateC], g.dz,
+                             ldz, g.d_states[keras::kLSTMStateC], dh, dc, prod);
+  // dh_prev = Σ_g (dz_g @ R_gᵀ) * recurrent mask_g
   cd::backprop_gates<T>(g.dz, ldz, b, b, u, recurrent_kernel_t_.data(), kLSTMGates, u, g.dropout.recurrent, T(0),
                         g.d_states[keras::kLSTMStateH], u, h_tmp);
 }

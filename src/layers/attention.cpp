@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "layers/attention_dropout.h"
 #include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 #include "rnnx/initializers.h"
@@ -130,8 +131,7 @@ T Attention<T>::score(const Tensor<T>& q, const Tensor<T>& k, int64_t b, int64_t
 
 template <class T>
 LayerOutputs<T> Attention<T>::call(const LayerInputs<T>& in) {
-  std::vector<Shape> shapes;
-  for (size_t i = 0; i < in.inputs.size(); ++i) shapes.push_back(detail::input_at(this->where(), in.inputs, i).shape());
+  const std::vector<Shape> shapes = detail::input_shapes(this->where(), in.inputs);
   const std::vector<Shape> out_shapes = compute_output_shapes(shapes);
   build(shapes);
   const Tensor<T>& q = *in.inputs[0];
@@ -158,21 +158,10 @@ LayerOutputs<T> Attention<T>::call(const LayerInputs<T>& in) {
       for (int64_t j = 0; j < tv; ++j) sum += (row[j] = std::exp(row[j] - mx));
       for (int64_t j = 0; j < tv; ++j) call.p[(b * tq + i) * tv + j] = row[j] / sum;
     }
-  Tensor<T> pd = call.p;  // after dropout
-  if (training && options_.dropout > 0) {
-    if (!fixed_mask_.empty()) {
-      if (fixed_mask_.shape() != call.p.shape())
-        throw ShapeError(this->where() + ": the fixed dropout mask has shape " + to_string(fixed_mask_.shape()) +
-                         ", expected " + to_string(call.p.shape()));
-      call.drop = fixed_mask_;
-    } else {
-      if (!rng_) rng_.emplace(this->seed());
-      call.drop = Tensor<T>(call.p.shape());
-      const double keep = 1.0 - options_.dropout;
-      for (auto& m : call.drop.values()) m = rng_->uniform() < keep ? static_cast<T>(1.0 / keep) : T(0);
-    }
-    for (int64_t e = 0; e < pd.size(); ++e) pd[e] *= call.drop[e];
-  }
+  const Tensor<T> pd =  // after dropout
+      training && options_.dropout > 0
+          ? detail::drop_attention(call.p, options_.dropout, fixed_mask_, rng_, this->seed(), this->where(), call.drop)
+          : call.p;
   LayerOutputs<T> out;
   Tensor<T>& y = out.outputs.emplace_back(out_shapes[0], T(0));
   for (int64_t b = 0; b < B; ++b)

@@ -12,6 +12,7 @@
 #include "rnnx/core/shape.h"
 #include "rnnx/core/tensor.h"
 #include "rnnx/kernels/kernels.h"
+#include "rnnx/layers/layer.h"
 
 namespace rnnx::detail {
 
@@ -68,6 +69,43 @@ void accumulate_grad(Tensor<T>& acc, Tensor<T>&& g) {
     return;
   }
   kernels::add_block<T>(1, acc.size(), acc.data(), acc.size(), g.data(), g.size(), acc.data(), acc.size());
+}
+
+// The start of backward for a one-input layer whose tape holds the input shape of each
+// training call: checks grad_outputs against the outputs that input gives, then pops it.
+// `where` is the layer's where().
+template <class T>
+Shape pop_input_shape(const Layer<T>& layer, const std::string& where, std::vector<Shape>& tape,
+                      const std::vector<Tensor<T>>& grad_outputs) {
+  check_grad_outputs(where, grad_outputs, layer.compute_output_shapes({tape_top(tape, where)}));
+  return tape_pop(tape);
+}
+
+// ---- Layers whose output is their input (InputLayer, ActivityRegularization): the tape
+// holds the input shape of each training call.
+
+// The call: the output is x itself and the mask passes on; a training call records x's shape.
+template <class T>
+LayerOutputs<T> identity_call(const LayerInputs<T>& in, const Tensor<T>& x, std::vector<Shape>& tape) {
+  LayerOutputs<T> out;
+  out.outputs.push_back(x);
+  if (in.mask) out.mask = *in.mask;
+  if (in.mode == Mode::training) tape.push_back(x.shape());
+  return out;
+}
+
+// The backward: dx = dy (zeros of the input's shape when dy is empty), undoing the last call.
+template <class T>
+LayerGrads<T> identity_backward(const std::string& where, std::vector<Shape>& tape,
+                                const std::vector<Tensor<T>>& grad_outputs) {
+  check_grad_outputs(where, grad_outputs, {tape_top(tape, where)});
+  const Shape shape = tape_pop(tape);
+  LayerGrads<T> g;
+  if (grad_outputs[0].empty())
+    g.inputs.emplace_back(shape);
+  else
+    g.inputs.push_back(grad_outputs[0]);
+  return g;
 }
 
 // dx = dy back through `a` applied to a contiguous rows x cols block (softmax per row),

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "layers/attention_dropout.h"
 #include "layers/call_tape.h"
 #include "layers/shape_checks.h"
 
@@ -173,8 +174,7 @@ std::vector<std::pair<std::string, std::vector<Param<T>>>> MultiHeadAttention<T>
 
 template <class T>
 LayerOutputs<T> MultiHeadAttention<T>::call(const LayerInputs<T>& in) {
-  std::vector<Shape> shapes;
-  for (size_t i = 0; i < in.inputs.size(); ++i) shapes.push_back(detail::input_at(this->where(), in.inputs, i).shape());
+  const std::vector<Shape> shapes = detail::input_shapes(this->where(), in.inputs);
   const std::vector<Shape> out_shapes = compute_output_shapes(shapes);
   build(shapes);
   const Tensor<T>& q = *in.inputs[0];
@@ -241,22 +241,11 @@ LayerOutputs<T> MultiHeadAttention<T>::call(const LayerInputs<T>& in) {
           if (softmax_path && !c.keep.empty() && !c.keep[(b * tq + t) * ts + s]) pr[s] = T(0);
         }
       }
-  Tensor<T> pd = c.p;
   const bool training = in.mode == Mode::training;
-  if (training && options_.dropout > 0) {
-    if (!fixed_mask_.empty()) {
-      if (fixed_mask_.shape() != c.p.shape())
-        throw ShapeError(this->where() + ": the fixed dropout mask has shape " + to_string(fixed_mask_.shape()) +
-                         ", expected " + to_string(c.p.shape()));
-      c.drop = fixed_mask_;
-    } else {
-      if (!rng_) rng_.emplace(this->seed());
-      c.drop = Tensor<T>(c.p.shape());
-      const double keep = 1.0 - options_.dropout;
-      for (auto& m : c.drop.values()) m = rng_->uniform() < keep ? static_cast<T>(1.0 / keep) : T(0);
-    }
-    for (int64_t e = 0; e < pd.size(); ++e) pd[e] *= c.drop[e];
-  }
+  const Tensor<T> pd =  // after dropout
+      training && options_.dropout > 0
+          ? detail::drop_attention(c.p, options_.dropout, fixed_mask_, rng_, this->seed(), this->where(), c.drop)
+          : c.p;
   c.ctx = Tensor<T>({B, tq, n, hv}, T(0));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t hd = 0; hd < n; ++hd)

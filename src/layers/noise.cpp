@@ -220,23 +220,12 @@ LayerOutputs<T> ActivityRegularization<T>::call(const LayerInputs<T> &in) {
   detail::expect_input_count(this->where(), in.inputs.size(), 1);
   const Tensor<T> &x = detail::input_at(this->where(), in.inputs, 0);
   this->set_built();
-  LayerOutputs<T> out;
-  out.outputs.push_back(x);
-  if (in.mask) out.mask = *in.mask;
-  if (in.mode == Mode::training) tape_.push_back(x.shape());
-  return out;
+  return detail::identity_call(in, x, tape_);
 }
 
 template <class T>
 LayerGrads<T> ActivityRegularization<T>::backward(const std::vector<Tensor<T>> &grad_outputs) {
-  detail::check_grad_outputs(this->where(), grad_outputs, {detail::tape_top(tape_, this->where())});
-  const Shape shape = detail::tape_pop(tape_);
-  LayerGrads<T> g;
-  if (grad_outputs[0].empty())
-    g.inputs.emplace_back(shape);
-  else
-    g.inputs.push_back(grad_outputs[0]);
-  return g;
+  return detail::identity_backward(this->where(), tape_, grad_outputs);
 }
 
 template class SpatialDropout1D<float>;

@@ -21,6 +21,29 @@ void check_epsilon(const std::string &where, double eps) {
   if (!(eps >= 0.0)) throw ConfigError(where + ": epsilon must be >= 0, got " + std::to_string(eps));
 }
 
+// BatchNormalization and GroupNormalization normalise per channel: their `axis` option names
+// the channel axis, never the batch axis.
+void check_channel_axis_option(const std::string &where, int64_t axis, const char *class_name) {
+  if (axis == 0) throw ConfigError(where + ": axis 0 is the batch axis; " + class_name + " needs a channel axis");
+}
+
+// The channel axis (resolved) of BatchNormalization's or GroupNormalization's one input of
+// shape (batch, ..., channels).
+int64_t channel_axis(const std::string &where, int64_t axis, const std::vector<Shape> &input_shapes) {
+  detail::expect_input_count(where, input_shapes.size(), 1);
+  detail::expect_min_rank(where, input_shapes[0], 2, "(batch, ..., channels)");
+  return detail::resolve_axes(where, {axis}, input_shapes[0])[0];
+}
+
+// The size of the resolved channel axis, which building needs known.
+int64_t known_channels(const std::string &where, int64_t axis, const Shape &s) {
+  const int64_t ch = s[static_cast<size_t>(axis)];
+  if (ch <= 0)
+    throw ShapeError(where + ": the channel axis " + std::to_string(axis) + " of the input must be known, got shape " +
+                     to_string(s));
+  return ch;
+}
+
 }  // namespace
 
 // ---- NormalizationLayer: the shared arithmetic
@@ -84,6 +107,32 @@ void NormalizationLayer<T>::normalize(const Tensor<T> &x, detail::NormTape<T> &t
     if (!beta_.empty()) v += beta_[c];
     yv[i] = static_cast<T>(v);
   }
+}
+
+template <class T>
+const Tensor<T> &NormalizationLayer<T>::call_input(const LayerInputs<T> &in) {
+  detail::expect_input_count(this->where(), in.inputs.size(), 1);
+  const Tensor<T> &x = detail::input_at(this->where(), in.inputs, 0);
+  this->build({x.shape()});
+  check_input({x.shape()});
+  return x;
+}
+
+template <class T>
+LayerOutputs<T> NormalizationLayer<T>::normalized(const LayerInputs<T> &in, const Tensor<T> &x,
+                                                  detail::NormTape<T> &tape) const {
+  LayerOutputs<T> out;
+  Tensor<T> &y = out.outputs.emplace_back(x.shape());
+  normalize(x, tape, y);
+  if (in.mask) out.mask = *in.mask;
+  return out;
+}
+
+template <class T>
+void NormalizationLayer<T>::record(const LayerInputs<T> &in, const Tensor<T> &x, detail::NormTape<T> &&tape) {
+  if (in.mode != Mode::training) return;
+  tape.x = x;
+  tape_.push_back(std::move(tape));
 }
 
 template <class T>
@@ -206,23 +255,14 @@ void LayerNormalization<T>::build(const std::vector<Shape> &input_shapes) {
 
 template <class T>
 LayerOutputs<T> LayerNormalization<T>::call(const LayerInputs<T> &in) {
-  detail::expect_input_count(this->where(), in.inputs.size(), 1);
-  const Tensor<T> &x = detail::input_at(this->where(), in.inputs, 0);
-  build({x.shape()});
-  check_input({x.shape()});
+  const Tensor<T> &x = this->call_input(in);
   detail::NormTape<T> tp;
   tp.rms = options_.rms_scaling;
   const int64_t groups = detail::axis_plan(x.shape(), axes_, tp.group, tp.channel);
   tp.mean.assign(static_cast<size_t>(groups), 0.0);
   tp.inv.assign(static_cast<size_t>(groups), 0.0);
-  LayerOutputs<T> out;
-  Tensor<T> &y = out.outputs.emplace_back(x.shape());
-  this->normalize(x, tp, y);
-  if (in.mask) out.mask = *in.mask;
-  if (in.mode == Mode::training) {
-    tp.x = x;
-    this->tape_.push_back(std::move(tp));
-  }
+  LayerOutputs<T> out = this->normalized(in, x, tp);
+  this->record(in, x, std::move(tp));
   return out;
 }
 
@@ -233,16 +273,13 @@ BatchNormalization<T>::BatchNormalization(BatchNormalizationOptions options, std
     : NormalizationLayer<T>(std::move(name)), options_(std::move(options)) {
   this->set_param_options(&options_);
   check_epsilon(this->where(), options_.epsilon);
-  if (options_.axis == 0)
-    throw ConfigError(this->where() + ": axis 0 is the batch axis; BatchNormalization needs a channel axis");
+  check_channel_axis_option(this->where(), options_.axis, "BatchNormalization");
 }
 
 template <class T>
 void BatchNormalization<T>::check_input(const std::vector<Shape> &input_shapes) const {
-  detail::expect_input_count(this->where(), input_shapes.size(), 1);
+  const int64_t a = channel_axis(this->where(), options_.axis, input_shapes);
   const Shape &s = input_shapes[0];
-  detail::expect_min_rank(this->where(), s, 2, "(batch, ..., channels)");
-  const int64_t a = detail::resolve_axes(this->where(), {options_.axis}, s)[0];
   if (this->built() && !detail::dims_compatible(s[static_cast<size_t>(a)], moving_mean_.size()))
     throw ShapeError(this->where() + ": input has " + std::to_string(s[static_cast<size_t>(a)]) + " channels at axis " +
                      std::to_string(a) + ", expected " + std::to_string(moving_mean_.size()) + " (input shape " +
@@ -253,12 +290,8 @@ template <class T>
 void BatchNormalization<T>::build(const std::vector<Shape> &input_shapes) {
   check_input(input_shapes);
   if (this->built()) return;
-  const Shape &s = input_shapes[0];
-  axis_ = detail::resolve_axes(this->where(), {options_.axis}, s)[0];
-  const int64_t ch = s[static_cast<size_t>(axis_)];
-  if (ch <= 0)
-    throw ShapeError(this->where() + ": the channel axis " + std::to_string(axis_) +
-                     " of the input must be known, got shape " + to_string(s));
+  axis_ = channel_axis(this->where(), options_.axis, input_shapes);
+  const int64_t ch = known_channels(this->where(), axis_, input_shapes[0]);
   this->build_params({ch}, options_.scale, options_.center);
   Rng rng(this->seed() + 1);
   moving_mean_ = Tensor<T>({ch});
@@ -272,10 +305,7 @@ void BatchNormalization<T>::build(const std::vector<Shape> &input_shapes) {
 
 template <class T>
 LayerOutputs<T> BatchNormalization<T>::call(const LayerInputs<T> &in) {
-  detail::expect_input_count(this->where(), in.inputs.size(), 1);
-  const Tensor<T> &x = detail::input_at(this->where(), in.inputs, 0);
-  build({x.shape()});
-  check_input({x.shape()});
+  const Tensor<T> &x = this->call_input(in);
   const Shape &s = x.shape();
   if (in.mask && static_cast<size_t>(in.mask->rank()) + 1 != s.size())
     throw ShapeError(this->where() +
@@ -305,9 +335,7 @@ LayerOutputs<T> BatchNormalization<T>::call(const LayerInputs<T> &in) {
       tp.inv[static_cast<size_t>(c)] = 1.0 / std::sqrt(double(moving_variance_[c]) + options_.epsilon);
     }
   }
-  LayerOutputs<T> out;
-  Tensor<T> &y = out.outputs.emplace_back(s);
-  this->normalize(x, tp, y);
+  LayerOutputs<T> out = this->normalized(in, x, tp);
   if (batch) {
     // Keras 3: moving = moving * momentum + batch * (1 - momentum), in the
     // layer's dtype.
@@ -319,11 +347,7 @@ LayerOutputs<T> BatchNormalization<T>::call(const LayerInputs<T> &in) {
       moving_variance_[c] = moving_variance_[c] * m + var * (T(1) - m);
     }
   }
-  if (in.mask) out.mask = *in.mask;
-  if (in.mode == Mode::training) {
-    tp.x = x;
-    this->tape_.push_back(std::move(tp));
-  }
+  this->record(in, x, std::move(tp));
   return out;
 }
 
@@ -348,16 +372,13 @@ GroupNormalization<T>::GroupNormalization(GroupNormalizationOptions options, std
                       ": groups must be a positive integer or -1 (one group "
                       "per channel), got " +
                       std::to_string(options_.groups));
-  if (options_.axis == 0)
-    throw ConfigError(this->where() + ": axis 0 is the batch axis; GroupNormalization needs a channel axis");
+  check_channel_axis_option(this->where(), options_.axis, "GroupNormalization");
 }
 
 template <class T>
 void GroupNormalization<T>::check_input(const std::vector<Shape> &input_shapes) const {
-  detail::expect_input_count(this->where(), input_shapes.size(), 1);
+  const int64_t a = channel_axis(this->where(), options_.axis, input_shapes);
   const Shape &s = input_shapes[0];
-  detail::expect_min_rank(this->where(), s, 2, "(batch, ..., channels)");
-  const int64_t a = detail::resolve_axes(this->where(), {options_.axis}, s)[0];
   const int64_t ch = s[static_cast<size_t>(a)];
   if (this->built() && !detail::dims_compatible(ch, channels_))
     throw ShapeError(this->where() + ": input has " + std::to_string(ch) + " channels at axis " + std::to_string(a) +
@@ -372,12 +393,8 @@ template <class T>
 void GroupNormalization<T>::build(const std::vector<Shape> &input_shapes) {
   check_input(input_shapes);
   if (this->built()) return;
-  const Shape &s = input_shapes[0];
-  axis_ = detail::resolve_axes(this->where(), {options_.axis}, s)[0];
-  const int64_t ch = s[static_cast<size_t>(axis_)];
-  if (ch <= 0)
-    throw ShapeError(this->where() + ": the channel axis " + std::to_string(axis_) +
-                     " of the input must be known, got shape " + to_string(s));
+  axis_ = channel_axis(this->where(), options_.axis, input_shapes);
+  const int64_t ch = known_channels(this->where(), axis_, input_shapes[0]);
   groups_ = options_.groups == -1 ? ch : options_.groups;
   channels_ = ch;
   this->build_params({ch}, options_.scale, options_.center);
@@ -386,10 +403,7 @@ void GroupNormalization<T>::build(const std::vector<Shape> &input_shapes) {
 
 template <class T>
 LayerOutputs<T> GroupNormalization<T>::call(const LayerInputs<T> &in) {
-  detail::expect_input_count(this->where(), in.inputs.size(), 1);
-  const Tensor<T> &x = detail::input_at(this->where(), in.inputs, 0);
-  build({x.shape()});
-  check_input({x.shape()});
+  const Tensor<T> &x = this->call_input(in);
   const Shape &s = x.shape();
   detail::NormTape<T> tp;
   // channel = index along axis; group = (sample, channel / (channels /
@@ -401,14 +415,8 @@ LayerOutputs<T> GroupNormalization<T>::call(const LayerInputs<T> &in) {
   const auto n_groups = static_cast<size_t>(s[0] * groups_);
   tp.mean.assign(n_groups, 0.0);
   tp.inv.assign(n_groups, 0.0);
-  LayerOutputs<T> out;
-  Tensor<T> &y = out.outputs.emplace_back(s);
-  this->normalize(x, tp, y);
-  if (in.mask) out.mask = *in.mask;
-  if (in.mode == Mode::training) {
-    tp.x = x;
-    this->tape_.push_back(std::move(tp));
-  }
+  LayerOutputs<T> out = this->normalized(in, x, tp);
+  this->record(in, x, std::move(tp));
   return out;
 }
 

@@ -45,9 +45,7 @@ LayerOutputs<T> RepeatVector<T>::call(const LayerInputs<T> &in) {
 
 template <class T>
 LayerGrads<T> RepeatVector<T>::backward(const std::vector<Tensor<T>> &grad_outputs) {
-  detail::check_grad_outputs(this->where(), grad_outputs,
-                             compute_output_shapes({detail::tape_top(tape_, this->where())}));
-  const Shape shape = detail::tape_pop(tape_);
+  const Shape shape = detail::pop_input_shape<T>(*this, this->where(), tape_, grad_outputs);
   LayerGrads<T> g;
   Tensor<T> &dx = g.inputs.emplace_back(shape);
   const Tensor<T> &dy = grad_outputs[0];
@@ -149,9 +147,7 @@ LayerOutputs<T> Permute<T>::call(const LayerInputs<T> &in) {
 
 template <class T>
 LayerGrads<T> Permute<T>::backward(const std::vector<Tensor<T>> &grad_outputs) {
-  detail::check_grad_outputs(this->where(), grad_outputs,
-                             compute_output_shapes({detail::tape_top(tape_, this->where())}));
-  const Shape shape = detail::tape_pop(tape_);
+  const Shape shape = detail::pop_input_shape<T>(*this, this->where(), tape_, grad_outputs);
   LayerGrads<T> g;
   Tensor<T> &dx = g.inputs.emplace_back(shape);
   const Tensor<T> &dy = grad_outputs[0];

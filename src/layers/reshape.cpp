@@ -61,9 +61,7 @@ LayerOutputs<T> Reshape<T>::call(const LayerInputs<T>& in) {
 
 template <class T>
 LayerGrads<T> Reshape<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
-  detail::check_grad_outputs(this->where(), grad_outputs,
-                             compute_output_shapes({detail::tape_top(tape_, this->where())}));
-  const Shape shape = detail::tape_pop(tape_);
+  const Shape shape = detail::pop_input_shape<T>(*this, this->where(), tape_, grad_outputs);
   LayerGrads<T> g;
   if (grad_outputs[0].empty())
     g.inputs.emplace_back(shape);
@@ -122,9 +120,7 @@ LayerOutputs<T> Flatten<T>::call(const LayerInputs<T>& in) {
 
 template <class T>
 LayerGrads<T> Flatten<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
-  detail::check_grad_outputs(this->where(), grad_outputs,
-                             compute_output_shapes({detail::tape_top(tape_, this->where())}));
-  const Shape shape = detail::tape_pop(tape_);
+  const Shape shape = detail::pop_input_shape<T>(*this, this->where(), tape_, grad_outputs);
   LayerGrads<T> g;
   const Tensor<T>& dy = grad_outputs[0];
   if (dy.empty()) {

@@ -55,4 +55,12 @@ const Tensor<T>& input_at(const std::string& where, const std::vector<const Tens
   return *inputs[i];
 }
 
+// The shapes of all positional inputs of a call (ShapeError as input_at for a null one).
+template <class T>
+std::vector<Shape> input_shapes(const std::string& where, const std::vector<const Tensor<T>*>& inputs) {
+  std::vector<Shape> shapes;
+  for (size_t i = 0; i < inputs.size(); ++i) shapes.push_back(input_at(where, inputs, i).shape());
+  return shapes;
+}
+
 }  // namespace rnnx::detail

@@ -6,63 +6,32 @@
 // masks) are run forward. parity_test.cpp runs the same cases forward in float.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "rnnx/io/keras_config.h"
-#include "rnnx/io/npy.h"
 #include "rnnx/model/model.h"
 #include "support/close.h"
 #include "support/golden.h"
+#include "support/layer_golden.h"
 
 namespace rnnx::testing {
 namespace {
 
-constexpr Tolerance kTolerance{1e-5, 1e-4};
-
-struct Conv1DCase {
-  std::string path;
-  nlohmann::json doc;
-  std::map<std::string, NpyArray> arrays;
-};
-
-Conv1DCase load_case(const std::string &path) {
-  Conv1DCase c{path, {}, {}};
-  std::ifstream in(path);
-  c.doc = nlohmann::json::parse(in);
-  std::string npz = path.substr(0, path.size() - 5) + ".npz";
-  c.arrays = read_npz(npz);
-  return c;
-}
-
 template <class T>
-Tensor<T> array(const Conv1DCase &c, const std::string &key) {
-  return c.arrays.at(key).as<T>();
-}
-
-template <class T>
-std::vector<Tensor<T>> weights(const Conv1DCase &c) {
-  std::vector<Tensor<T>> ws;
-  for (int i = 0; i < c.doc["num_weights"].get<int>(); ++i)
-    ws.push_back(array<T>(c, std::string("w").append(std::to_string(i))));
-  return ws;
-}
-
-template <class T>
-void run_layer(const Conv1DCase &c) {
+void run_layer(const RawGolden &c) {
   auto layer = layer_from_config<T>(c.doc["layer"].dump(), c.doc["keras_version"].get<std::string>());
   const auto &call = c.doc["calls"][0];
-  const Tensor<T> x = array<T>(c, call["inputs"][0].get<std::string>());
+  const Tensor<T> x = c.array<T>(call["inputs"][0]);
   layer->build({x.shape()});
-  layer->set_weights(weights<T>(c));
+  layer->set_weights(c.weights<T>());
   LayerInputs<T> in;
   in.inputs.push_back(&x);
   in.mode = Mode::training;
   const LayerOutputs<T> out = layer->call(in);
   ASSERT_EQ(out.outputs.size(), 1u);
-  EXPECT_TRUE(all_close(out.outputs[0], array<float>(c, call["outputs"][0].get<std::string>()), kTolerance, "y"));
+  EXPECT_TRUE(all_close(out.outputs[0], c.array<T>(call["outputs"][0]), kGoldenTolerance, "y"));
   EXPECT_TRUE(out.mask.empty()) << "Keras 3 propagates no mask from " << layer->class_name();
   if (!c.doc.contains("gradients")) {
     layer->clear_tape();
@@ -70,65 +39,46 @@ void run_layer(const Conv1DCase &c) {
   }
   const auto &gd = c.doc["gradients"];
   layer->zero_grads();
-  const LayerGrads<T> grads = layer->backward({array<T>(c, gd["gy"].get<std::string>())});
-  EXPECT_TRUE(all_close(grads.inputs.at(0), array<float>(c, gd["gx"].get<std::string>()), kTolerance, "dx"));
-  const auto params = layer->params();
-  ASSERT_EQ(params.size(), gd["gw"].size());
-  for (size_t i = 0; i < params.size(); ++i)
-    EXPECT_TRUE(
-        all_close(*params[i].grad, array<float>(c, gd["gw"][i].get<std::string>()), kTolerance, "d " + params[i].name));
+  const LayerGrads<T> grads = layer->backward({c.array<T>(gd["gy"])});
+  EXPECT_TRUE(all_close(grads.inputs.at(0), c.array<T>(gd["gx"]), kGoldenTolerance, "dx"));
+  expect_param_grads_close(layer->params(), c.list<T>(gd["gw"]));
 }
 
 template <class T>
-void run_model(const Conv1DCase &c) {
+void run_model(const RawGolden &c) {
   auto model = model_from_config<T>(c.doc["model"].dump(), c.doc["keras_version"].get<std::string>());
   const auto &call = c.doc["calls"][0];
-  std::vector<Tensor<T>> xs;
-  for (const auto &k : call["inputs"]) xs.push_back(array<T>(c, k.get<std::string>()));
+  const std::vector<Tensor<T>> xs = c.list<T>(call["inputs"]);
   std::vector<Shape> shapes;
   for (const auto &x : xs) shapes.push_back(x.shape());
   model->build(shapes);
-  model->set_weights(weights<T>(c));
+  model->set_weights(c.weights<T>());
   const ModelOutputs<T> out = model->run(xs, Mode::inference);
-  ASSERT_EQ(out.outputs.size(), call["outputs"].size());
-  for (size_t i = 0; i < out.outputs.size(); ++i)
-    EXPECT_TRUE(all_close(out.outputs[i], array<float>(c, call["outputs"][i].get<std::string>()), kTolerance, "y"));
+  expect_all_close(out.outputs, c.list<T>(call["outputs"]), "y");
 }
 
 class Conv1DGoldens : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Conv1DGoldens, FloatAndDouble) {
-  const Conv1DCase c = load_case(GetParam());
+  const RawGolden c = load_raw_golden(GetParam());
   SCOPED_TRACE(GetParam());
   const bool model = c.doc["kind"] == "model";
-  {
-    SCOPED_TRACE("float");
-    model ? run_model<float>(c) : run_layer<float>(c);
-  }
-  {
-    SCOPED_TRACE("double");
-    model ? run_model<double>(c) : run_layer<double>(c);
-  }
+  for_float_and_double([&](auto type) {
+    using T = decltype(type);
+    model ? run_model<T>(c) : run_layer<T>(c);
+  });
 }
 
 std::vector<std::string> conv1d_cases() { return find_golden_cases(parity_data_dir() + "/conv1d"); }
 
-std::string case_name(const ::testing::TestParamInfo<std::string> &info) {
-  std::string s = info.param.substr(info.param.find_last_of('/') + 1);
-  s = s.substr(0, s.size() - 5);
-  for (char &ch : s)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Keras, Conv1DGoldens, ::testing::ValuesIn(conv1d_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Keras, Conv1DGoldens, ::testing::ValuesIn(conv1d_cases()), golden_param_name);
 
 TEST(Conv1DGoldensPresent, FamilyHasCases) { EXPECT_GE(conv1d_cases().size(), 30u); }
 
 // The conv2d family (python/oracle/conv2d_cases.py: Conv2D, Conv3D, 2-D / 3-D pooling, inside
 // TimeDistributed, per-frame CNN-LSTM models) has the same layout.
 std::vector<std::string> conv2d_cases() { return find_golden_cases(parity_data_dir() + "/conv2d"); }
-INSTANTIATE_TEST_SUITE_P(KerasConv2D, Conv1DGoldens, ::testing::ValuesIn(conv2d_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(KerasConv2D, Conv1DGoldens, ::testing::ValuesIn(conv2d_cases()), golden_param_name);
 TEST(Conv2DGoldensPresent, FamilyHasCases) { EXPECT_GE(conv2d_cases().size(), 35u); }
 
 }  // namespace

@@ -91,11 +91,19 @@ void write_masked_decoder(const std::string& out_dir, const std::string& name) {
   std::cout << "wrote " << path << "\n";
 }
 
+// The model files' indexes: cases.json, then the families' own (conv1d_file_cases.json, ...).
+const char* const kFileIndexes[] = {"cases.json", "conv1d_file_cases.json", "conv2d_file_cases.json",
+                                    "issue9_file_cases.json"};
+
 // files/<file>: a model file Keras or tf_keras wrote (tests/data/files, next to the parity
 // goldens), loaded by rnnx and written back as .keras with its first call as test vector.
 void write_converted(const std::string& files_dir, const std::string& out_dir, const std::string& name) {
   const std::string file = name.substr(name.find('/') + 1);
-  const Json cases = Json::parse(read_text(files_dir + "/cases.json")).at("cases");
+  Json cases = Json::array();
+  for (const char* index : kFileIndexes) {
+    const Json doc = Json::parse(read_text(files_dir + "/" + index));  // kept alive for the loop
+    for (const auto& c : doc.at("cases")) cases.push_back(c);
+  }
   for (const auto& c : cases) {
     if (c.at("file") != file) continue;
     const auto npz = rnnx::read_npz(files_dir + "/" + c.at("npz").get<std::string>());
@@ -116,7 +124,7 @@ void write_converted(const std::string& files_dir, const std::string& out_dir, c
     std::cout << "wrote " << path << "\n";
     return;
   }
-  throw rnnx::ConfigError(name + ": not listed in " + files_dir + "/cases.json");
+  throw rnnx::ConfigError(name + ": not listed in the indexes of " + files_dir + " (cases.json, *_file_cases.json)");
 }
 
 void write_case(const std::string& golden_dir, const std::string& out_dir, const std::string& name) {

@@ -132,6 +132,12 @@ class NormalizationLayer : public Layer<T> {
   // y = normalised x with the tape's statistics; fills the statistics unless
   // !batch_stats.
   void normalize(const Tensor<T> &x, detail::NormTape<T> &tape, Tensor<T> &y) const;
+  // The one input of a call, after building the layer for it and checking it (check_input).
+  const Tensor<T> &call_input(const LayerInputs<T> &in);
+  // normalize() of x into the call's output; the incoming mask passes on.
+  LayerOutputs<T> normalized(const LayerInputs<T> &in, const Tensor<T> &x, detail::NormTape<T> &tape) const;
+  // In training mode, keeps the tape (with x) for backward.
+  void record(const LayerInputs<T> &in, const Tensor<T> &x, detail::NormTape<T> &&tape);
 
   Tensor<T> gamma_, beta_, gamma_grad_, beta_grad_;
   std::vector<detail::NormTape<T>> tape_;

@@ -92,6 +92,15 @@ std::unique_ptr<Layer<T>> make_attention_layer(const std::string& cn, const Kera
       c.fail("activity_regularizer",
              "is not supported by rnnx on MultiHeadAttention (Keras applies it to each projection's output)");
     c.ignore("activity_regularizer");
+    // tf_keras records the shapes of the first call (it builds the projections from them in
+    // from_config); rnnx builds at the first call and checks the weights' shapes on load.
+    // Keras 3 has no such arguments (it keeps build_config) and its Layer refuses them.
+    for (const char* key : {"query_shape", "key_shape", "value_shape"})
+      if (c.version().tf_keras) c.ignore(key);
+    // tf_keras' softmax_robust_masking = false adds -1e9 to masked scores, as Keras 3 does;
+    // true (tf.where on the mask) is refused.
+    if (c.version().tf_keras && c.get_bool("softmax_robust_masking", false))
+      c.fail("softmax_robust_masking", "= true is not supported by rnnx (Keras 3 and rnnx add -1e9 to masked scores)");
     o.seed = optional_seed(c);
     auto layer = std::make_unique<MultiHeadAttention<T>>(o, name);
     apply_seed(o.seed, *layer);

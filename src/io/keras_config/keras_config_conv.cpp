@@ -41,20 +41,6 @@ std::pair<int64_t, int64_t> int_pair(const KerasConfig &c, const std::string &ke
   return {v[0], v[1]};
 }
 
-// Keras lowercases padding; data_format None means the backend default,
-// channels_last.
-std::string padding_of(const KerasConfig &c) {
-  std::string p = c.get_string("padding", "valid");
-  for (char &ch : p) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return p;
-}
-
-std::string data_format_of(const KerasConfig &c) {
-  const std::string d = c.has("data_format") ? c.get_string("data_format") : "channels_last";
-  c.ignore("data_format");
-  return d;
-}
-
 void read_geometry(const KerasConfig &c, Conv1DGeometryOptions &o) {
   o.kernel_size = one_int(c, "kernel_size", 0);
   if (o.kernel_size == 0 && !c.has("kernel_size")) c.fail("kernel_size", "is required");
@@ -62,12 +48,6 @@ void read_geometry(const KerasConfig &c, Conv1DGeometryOptions &o) {
   o.padding = padding_of(c);
   o.data_format = data_format_of(c);
   o.dilation_rate = one_int(c, "dilation_rate", 1);
-}
-
-// Keras 3 conv layers can carry LoRA settings; rnnx has no LoRA.
-void check_lora(const KerasConfig &c) {
-  if (c.get_int("lora_rank", 0) != 0) c.fail("lora_rank", "(LoRA) is not supported by rnnx");
-  c.ignore("lora_alpha");
 }
 
 Initializer init_named(const std::string &name) { return Initializer::from_name(name); }
@@ -80,6 +60,21 @@ void accept_tf_keras_conv_keys(const KerasConfig &c, bool depthwise) {
   for (const char *k : {"kernel_initializer", "kernel_regularizer", "kernel_constraint"}) c.ignore(k);
   if (depthwise && c.has("filters")) c.fail("filters", "is not an argument of DepthwiseConv1D");
   c.ignore("filters");
+}
+
+// The settings DepthwiseConv1D and SeparableConv1D share: activation, use_bias, the
+// depthwise_ / bias_ initializer, regularizer and constraint, and activity_regularizer.
+template <class Options>
+void read_depthwise_and_bias(const KerasConfig &c, Options &o) {
+  o.activation = c.get_activation("activation", Activation{});
+  o.use_bias = c.get_bool("use_bias", true);
+  o.depthwise_initializer = c.get_initializer("depthwise_initializer", init_named("glorot_uniform"));
+  o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
+  o.depthwise_regularizer = c.get_regularizer("depthwise_regularizer");
+  o.bias_regularizer = c.get_regularizer("bias_regularizer");
+  o.activity_regularizer = c.get_regularizer("activity_regularizer");
+  o.depthwise_constraint = c.get_constraint("depthwise_constraint");
+  o.bias_constraint = c.get_constraint("bias_constraint");
 }
 
 Pooling1DOptions pooling_options(const KerasConfig &c) {
@@ -100,16 +95,8 @@ std::unique_ptr<Layer<T>> make_conv1d_layer(const std::string &cn, const KerasCo
     read_geometry(c, o);
     o.filters = c.get_int("filters");
     o.groups = c.get_int("groups", 1);
-    o.activation = c.get_activation("activation", Activation{});
-    o.use_bias = c.get_bool("use_bias", true);
-    o.kernel_initializer = c.get_initializer("kernel_initializer", init_named("glorot_uniform"));
-    o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
-    o.kernel_regularizer = c.get_regularizer("kernel_regularizer");
-    o.bias_regularizer = c.get_regularizer("bias_regularizer");
-    o.activity_regularizer = c.get_regularizer("activity_regularizer");
-    o.kernel_constraint = c.get_constraint("kernel_constraint");
-    o.bias_constraint = c.get_constraint("bias_constraint");
-    check_lora(c);
+    read_kernel_and_bias(c, o);
+    check_no_lora(c);
     return std::make_unique<Conv1D<T>>(o, name);
   }
   if (cn == "DepthwiseConv1D") {
@@ -117,15 +104,7 @@ std::unique_ptr<Layer<T>> make_conv1d_layer(const std::string &cn, const KerasCo
     read_geometry(c, o);
     o.depth_multiplier = c.get_int("depth_multiplier", 1);
     accept_tf_keras_conv_keys(c, true);
-    o.activation = c.get_activation("activation", Activation{});
-    o.use_bias = c.get_bool("use_bias", true);
-    o.depthwise_initializer = c.get_initializer("depthwise_initializer", init_named("glorot_uniform"));
-    o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
-    o.depthwise_regularizer = c.get_regularizer("depthwise_regularizer");
-    o.bias_regularizer = c.get_regularizer("bias_regularizer");
-    o.activity_regularizer = c.get_regularizer("activity_regularizer");
-    o.depthwise_constraint = c.get_constraint("depthwise_constraint");
-    o.bias_constraint = c.get_constraint("bias_constraint");
+    read_depthwise_and_bias(c, o);
     return std::make_unique<DepthwiseConv1D<T>>(o, name);
   }
   if (cn == "SeparableConv1D" || cn == "SeparableConvolution1D") {
@@ -134,18 +113,10 @@ std::unique_ptr<Layer<T>> make_conv1d_layer(const std::string &cn, const KerasCo
     o.depth_multiplier = c.get_int("depth_multiplier", 1);
     o.filters = c.get_int("filters");
     accept_tf_keras_conv_keys(c, false);
-    o.activation = c.get_activation("activation", Activation{});
-    o.use_bias = c.get_bool("use_bias", true);
-    o.depthwise_initializer = c.get_initializer("depthwise_initializer", init_named("glorot_uniform"));
+    read_depthwise_and_bias(c, o);
     o.pointwise_initializer = c.get_initializer("pointwise_initializer", init_named("glorot_uniform"));
-    o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
-    o.depthwise_regularizer = c.get_regularizer("depthwise_regularizer");
     o.pointwise_regularizer = c.get_regularizer("pointwise_regularizer");
-    o.bias_regularizer = c.get_regularizer("bias_regularizer");
-    o.activity_regularizer = c.get_regularizer("activity_regularizer");
-    o.depthwise_constraint = c.get_constraint("depthwise_constraint");
     o.pointwise_constraint = c.get_constraint("pointwise_constraint");
-    o.bias_constraint = c.get_constraint("bias_constraint");
     return std::make_unique<SeparableConv1D<T>>(o, name);
   }
   if (cn == "MaxPooling1D" || cn == "MaxPool1D") return std::make_unique<MaxPooling1D<T>>(pooling_options(c), name);

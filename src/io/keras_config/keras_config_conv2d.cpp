@@ -3,8 +3,6 @@
 // AveragePooling3D, GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling3D,
 // GlobalMaxPooling3D (and their Keras aliases), as Keras 3 and tf_keras write them
 // (kernel_size / strides / dilation_rate / pool_size as an int or a list).
-#include <cctype>
-
 #include "io/keras_config/keras_config_impl.h"
 #include "rnnx/layers/conv2d.h"
 #include "rnnx/layers/conv3d.h"
@@ -23,19 +21,6 @@ std::vector<int64_t> int_list(const KerasConfig &c, const std::string &key, std:
   return c.get_int_list(key);
 }
 
-// Keras lowercases padding; data_format None means the backend default, channels_last.
-std::string padding_of(const KerasConfig &c) {
-  std::string p = c.get_string("padding", "valid");
-  for (char &ch : p) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return p;
-}
-
-std::string data_format_of(const KerasConfig &c) {
-  const std::string d = c.has("data_format") ? c.get_string("data_format") : "channels_last";
-  c.ignore("data_format");
-  return d;
-}
-
 ConvOptions conv_options(const KerasConfig &c) {
   ConvOptions o;
   o.filters = c.get_int("filters");
@@ -46,18 +31,8 @@ ConvOptions conv_options(const KerasConfig &c) {
   o.data_format = data_format_of(c);
   o.dilation_rate = int_list(c, "dilation_rate", {1});
   o.groups = c.get_int("groups", 1);
-  o.activation = c.get_activation("activation", Activation{});
-  o.use_bias = c.get_bool("use_bias", true);
-  o.kernel_initializer = c.get_initializer("kernel_initializer", Initializer::from_name("glorot_uniform"));
-  o.bias_initializer = c.get_initializer("bias_initializer", Initializer::from_name("zeros"));
-  o.kernel_regularizer = c.get_regularizer("kernel_regularizer");
-  o.bias_regularizer = c.get_regularizer("bias_regularizer");
-  o.activity_regularizer = c.get_regularizer("activity_regularizer");
-  o.kernel_constraint = c.get_constraint("kernel_constraint");
-  o.bias_constraint = c.get_constraint("bias_constraint");
-  // Keras 3 conv layers can carry LoRA settings; rnnx has no LoRA.
-  if (c.get_int("lora_rank", 0) != 0) c.fail("lora_rank", "(LoRA) is not supported by rnnx");
-  c.ignore("lora_alpha");
+  read_kernel_and_bias(c, o);
+  check_no_lora(c);
   return o;
 }
 

@@ -66,6 +66,10 @@ ConvLSTMOptions conv_lstm_options(const KerasConfig& c, int rank) {
   o.stateful = c.get_bool("stateful", false);
   o.unroll = c.get_bool("unroll", false);
   o.zero_output_for_mask = c.get_bool("zero_output_for_mask", false);
+  // tf_keras' RNN base writes time_major (false unless set); rnnx's ConvLSTM is batch-major
+  // only. Keras 3 has no such argument: the key stays unused and is refused as unknown.
+  if (c.version().tf_keras && c.get_bool("time_major", false))
+    c.fail("time_major", "= true is not supported by rnnx on " + c.class_name() + " (batch-major inputs only)");
   o.activity_regularizer = c.get_regularizer("activity_regularizer");
   return o;
 }

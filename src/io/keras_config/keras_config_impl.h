@@ -1,6 +1,7 @@
 #pragma once
 // Private parts of the Keras config loader shared by keras_config*.cpp: the JSON behind a
 // KerasConfig, and the built-in factories.
+#include <cctype>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,44 @@ KerasConfig make_config(std::shared_ptr<const Json> doc, const Json& entry, cons
 
 // Harmless metadata keys accepted in every config.
 bool is_harmless_key(const std::string& key);
+
+// ---- Readers of settings several layer families share.
+
+// `padding`, lowercased as Keras does ("valid" when absent).
+inline std::string padding_of(const KerasConfig& c) {
+  std::string p = c.get_string("padding", "valid");
+  for (char& ch : p) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return p;
+}
+
+// `data_format`; absent or null means the backend default, channels_last.
+inline std::string data_format_of(const KerasConfig& c) {
+  const std::string d = c.has("data_format") ? c.get_string("data_format") : "channels_last";
+  c.ignore("data_format");
+  return d;
+}
+
+// Keras 3 Dense, Embedding and conv layers can carry LoRA settings; rnnx has no LoRA.
+inline void check_no_lora(const KerasConfig& c) {
+  if (c.get_int("lora_rank", 0) != 0) c.fail("lora_rank", "(LoRA) is not supported by rnnx");
+  c.ignore("lora_alpha");
+}
+
+// The settings of a layer with a kernel and a bias (Dense, Conv1D, Conv2D, Conv3D):
+// activation (linear), use_bias (true), kernel_ / bias_ initializer (glorot_uniform /
+// zeros), regularizer and constraint, and activity_regularizer.
+template <class Options>
+void read_kernel_and_bias(const KerasConfig& c, Options& o) {
+  o.activation = c.get_activation("activation", Activation{});
+  o.use_bias = c.get_bool("use_bias", true);
+  o.kernel_initializer = c.get_initializer("kernel_initializer", Initializer::from_name("glorot_uniform"));
+  o.bias_initializer = c.get_initializer("bias_initializer", Initializer::from_name("zeros"));
+  o.kernel_regularizer = c.get_regularizer("kernel_regularizer");
+  o.bias_regularizer = c.get_regularizer("bias_regularizer");
+  o.activity_regularizer = c.get_regularizer("activity_regularizer");
+  o.kernel_constraint = c.get_constraint("kernel_constraint");
+  o.bias_constraint = c.get_constraint("bias_constraint");
+}
 
 // Builders for built-in classes (keras_config_layers.cpp). They return null when the class
 // is not a built-in of that kind.

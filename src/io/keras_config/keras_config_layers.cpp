@@ -338,8 +338,7 @@ GlobalPooling1DOptions pooling_options(const KerasConfig& c) {
 // K2 / tf.keras write Dense/Embedding "input_dim" etc. only as shape hints; Keras 3 Dense
 // has LoRA and quantization settings that must be off.
 void check_dense_extras(const KerasConfig& c) {
-  if (c.get_int("lora_rank", 0) != 0) c.fail("lora_rank", "(LoRA) is not supported by rnnx");
-  c.ignore("lora_alpha");
+  check_no_lora(c);
   require_null(c, "quantization_config");
 }
 
@@ -361,15 +360,7 @@ std::unique_ptr<Layer<T>> make_layer(const KerasConfig& c) {
   if (cn == "Dense") {
     DenseOptions o;
     o.units = c.get_int("units");
-    o.activation = c.get_activation("activation", Activation{});
-    o.use_bias = c.get_bool("use_bias", true);
-    o.kernel_initializer = c.get_initializer("kernel_initializer", init_named("glorot_uniform"));
-    o.bias_initializer = c.get_initializer("bias_initializer", init_named("zeros"));
-    o.kernel_regularizer = c.get_regularizer("kernel_regularizer");
-    o.bias_regularizer = c.get_regularizer("bias_regularizer");
-    o.activity_regularizer = c.get_regularizer("activity_regularizer");
-    o.kernel_constraint = c.get_constraint("kernel_constraint");
-    o.bias_constraint = c.get_constraint("bias_constraint");
+    read_kernel_and_bias(c, o);
     check_dense_extras(c);
     c.ignore("input_dim");
     return std::make_unique<Dense<T>>(o, name);

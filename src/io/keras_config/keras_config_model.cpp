@@ -176,9 +176,10 @@ struct NodeSpec {
   ConnectOptions options;
   std::optional<TensorKey> mask;  // Keras 3: the mask recorded as a call argument
   // Attention call arguments: use_causal_mask / return_attention_scores, and
-  // MultiHeadAttention's key / attention_mask tensors (keras_config_attention.cpp).
+  // MultiHeadAttention's value (a keyword in tf_keras nodes) / key / attention_mask tensors
+  // (keras_config_attention.cpp).
   std::vector<std::pair<std::string, bool>> call_flags;
-  std::optional<TensorKey> key, attention_mask;
+  std::optional<TensorKey> value, key, attention_mask;
   std::vector<TensorKey> extra_args;  // Keras 3 positional tensors after the first argument
   bool list_format = false;           // tf_keras / Keras 2 node (node indices count differently)
 };
@@ -215,10 +216,10 @@ void read_call_kwargs(const Json& kwargs, NodeSpec& spec, const std::string& con
       spec.mask = keys[0];
     } else if ((k == "use_causal_mask" || k == "return_attention_scores") && v.is_boolean()) {
       spec.call_flags.emplace_back(k, v.get<bool>());
-    } else if (k == "key" || k == "attention_mask") {
+    } else if (k == "value" || k == "key" || k == "attention_mask") {
       const auto keys = tensors(v, context + " " + k);
       if (keys.size() != 1) throw ConfigError(context + ": call argument '" + k + "' must be one tensor");
-      (k == "key" ? spec.key : spec.attention_mask) = keys[0];
+      (k == "value" ? spec.value : k == "key" ? spec.key : spec.attention_mask) = keys[0];
     } else {
       throw ConfigError(context + ": call argument '" + k + "' = " + dump(v) + " is not supported by rnnx");
     }
@@ -313,6 +314,11 @@ void apply_attention_call(NodeSpec& spec, Layer<T>& layer, const std::string& co
       throw ConfigError(context + ": the key is given both as a positional and a keyword argument");
     if (spec.extra_args.size() == 2) spec.key = spec.extra_args[1];
     spec.args.push_back(spec.extra_args[0]);
+  }
+  if (spec.value) {  // tf_keras records MultiHeadAttention(query, value) with value as a keyword
+    if (layer.class_name() != "MultiHeadAttention" || spec.args.size() != 1)
+      throw ConfigError(context + ": call argument 'value' is supported on MultiHeadAttention(query, value=...) only");
+    spec.args.push_back(*spec.value);
   }
   if (!spec.key && !spec.attention_mask) return;
   if (layer.class_name() != "MultiHeadAttention" || spec.args.size() != 2)

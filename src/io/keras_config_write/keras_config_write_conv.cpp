@@ -30,15 +30,7 @@ std::optional<J> conv1d_layer_config(const Layer<T> &layer) {
     c["filters"] = o.filters;
     add_geometry(c, o);
     c["groups"] = o.groups;
-    c["activation"] = value_json(o.activation, where, "activation");
-    c["use_bias"] = o.use_bias;
-    c["kernel_initializer"] = value_json(o.kernel_initializer);
-    c["bias_initializer"] = value_json(o.bias_initializer);
-    c["kernel_regularizer"] = value_json(o.kernel_regularizer);
-    c["bias_regularizer"] = value_json(o.bias_regularizer);
-    c["activity_regularizer"] = value_json(o.activity_regularizer);
-    c["kernel_constraint"] = value_json(o.kernel_constraint);
-    c["bias_constraint"] = value_json(o.bias_constraint);
+    add_kernel_and_bias(c, o, where);
   } else if (auto *dw = dynamic_cast<const DepthwiseConv1D<T> *>(&layer)) {
     const DepthwiseConv1DOptions &o = dw->options();
     c["depth_multiplier"] = o.depth_multiplier;

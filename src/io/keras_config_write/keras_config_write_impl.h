@@ -52,6 +52,22 @@ J value_json(const Regularizer& r);
 J value_json(const Constraint& c);
 template <class T>
 J layer_head(const std::string& name);
+// The keys a layer with a kernel and a bias (Conv1D, Conv2D, Conv3D) writes after its
+// geometry, in Keras 3's order: activation, use_bias, kernel_ / bias_ initializer and
+// regularizer, activity_regularizer, kernel_ / bias_ constraint. `where` names the layer.
+template <class Options>
+void add_kernel_and_bias(J& c, const Options& o, const std::string& where) {
+  c["activation"] = value_json(o.activation, where, "activation");
+  c["use_bias"] = o.use_bias;
+  c["kernel_initializer"] = value_json(o.kernel_initializer);
+  c["bias_initializer"] = value_json(o.bias_initializer);
+  c["kernel_regularizer"] = value_json(o.kernel_regularizer);
+  c["bias_regularizer"] = value_json(o.bias_regularizer);
+  c["activity_regularizer"] = value_json(o.activity_regularizer);
+  c["kernel_constraint"] = value_json(o.kernel_constraint);
+  c["bias_constraint"] = value_json(o.bias_constraint);
+}
+
 // The config of a Conv1D-family layer (keras_config_write_conv.cpp), nullopt for others.
 template <class T>
 std::optional<J> conv1d_layer_config(const Layer<T>& layer);

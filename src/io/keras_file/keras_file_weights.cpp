@@ -141,7 +141,8 @@ class PathWalker {
       cell(r->cell(), path + "/cell");
     } else if (auto* mha = dynamic_cast<MultiHeadAttention<T>*>(&l)) {  // EinsumDense sublayers
       objects_.push_back({path, {}, nullptr});
-      for (auto& [sub, ps] : mha->saved_parts()) objects_.push_back({path + "/" + sub, ps, nullptr});
+      // tf_keras saves them under their attribute names: _query_dense, ..., _output_dense.
+      for (auto& [sub, ps] : mha->saved_parts()) objects_.push_back({path + (keras3_ ? "/" : "/_") + sub, ps, nullptr});
     } else {
       objects_.push_back({path, l.params(), nullptr});
     }
