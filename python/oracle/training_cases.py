@@ -698,6 +698,8 @@ def training_cases():
     out += conv_lstm_training_cases.cases()
     from . import attention_training_cases  # noqa: E402 (it imports this module)
     out += attention_training_cases.cases()
+    from . import composite_training_cases  # noqa: E402 (it imports this module)
+    out += composite_training_cases.cases()
     return out
 
 
