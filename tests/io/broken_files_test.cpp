@@ -160,6 +160,17 @@ TEST(BrokenFiles, ConfigIsNotJson) {
       mentions(error_of<FormatError>([&] { load(archive_of(members)); }), {"config.json", "not a JSON object"}));
 }
 
+// Nesting beyond detail::kMaxJsonDepth (found by tests/fuzz/keras_config_fuzz: dump() in an
+// error message overflowed the stack) is refused while parsing a .keras file's config too.
+TEST(BrokenFiles, ConfigNestedTooDeep) {
+  auto members = members_of(read_bytes("lstm_dense.k3.keras"));
+  const std::string deep =
+      "{\"class_name\": \"Sequential\", \"x\": " + std::string(40000, '[') + std::string(40000, ']') + "}";
+  members["config.json"] = Bytes(deep.begin(), deep.end());
+  EXPECT_TRUE(mentions(error_of<FormatError>([&] { load(archive_of(members)); }),
+                       {"config.json", "not a JSON object", "more than 128 levels"}));
+}
+
 TEST(BrokenFiles, ConfigContradictsWeightShapes) {
   const Bytes bytes =
       edited_keras("lstm_dense.k3.keras", [](json& c) { first_of_class(c, "LSTM").at("config")["units"] = 4; });

@@ -77,7 +77,7 @@ TEST(IdxTest, DecodesEveryTypeBigEndian) {
 }
 
 TEST(IdxTest, IntegerConversionsMustBeExact) {
-  EXPECT_THROW(parse_idx(idx(0x09, {1}, {0xff})).as<uint8_t>(), FormatError);  // -1
+  EXPECT_THROW(parse_idx(idx(0x09, {1}, {0xff})).as<uint8_t>(), FormatError);                    // -1
   EXPECT_THROW(parse_idx(idx(0x0D, {1}, {0x3f, 0xc0, 0x00, 0x00})).as<int32_t>(), FormatError);  // 1.5
 }
 
@@ -85,8 +85,8 @@ TEST(IdxTest, MalformedHeadersAreFormatErrors) {
   EXPECT_THROW(parse_idx(Bytes{}), FormatError);
   EXPECT_THROW(parse_idx(Bytes{0, 0, 8}), FormatError);
   EXPECT_THROW(parse_idx(Bytes{1, 0, 8, 1, 0, 0, 0, 1, 7}), FormatError);  // magic not 0, 0
-  EXPECT_THROW(parse_idx(idx(0x0A, {1}, {7})), FormatError);  // unknown type byte
-  EXPECT_THROW(parse_idx(idx(0x08, {}, {7})), FormatError);   // rank 0
+  EXPECT_THROW(parse_idx(idx(0x0A, {1}, {7})), FormatError);               // unknown type byte
+  EXPECT_THROW(parse_idx(idx(0x08, {}, {7})), FormatError);                // rank 0
   try {
     parse_idx(Bytes{0, 0, 0x77, 1, 0, 0, 0, 1, 0}, "'x.idx'");
     FAIL() << "unknown type accepted";
@@ -112,6 +112,24 @@ TEST(IdxTest, AbsurdShapesNeverAllocate) {
   // than the 8 data bytes present.
   EXPECT_THROW(parse_idx(idx(0x0E, {0xffffffffu, 0xffffffffu, 0xffffffffu}, Bytes(8, 0))), FormatError);
   EXPECT_THROW(parse_idx(idx(0x08, {0xffffffffu, 0xffffffffu}, Bytes(8, 0))), FormatError);
+}
+
+// Found by tests/fuzz/idx_fuzz (tests/fuzz/corpus/idx/ub_zero_dim_size_overflow.idx.gz): a
+// zero dimension hid huge others from the overflow check, and size() then overflowed int64.
+TEST(IdxTest, ZeroDimensionDoesNotHideAnOverflowingShape) {
+  try {
+    parse_idx(idx(0x0E, {0, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {}), "'z.idx'");
+    FAIL() << "overflowing empty shape accepted";
+  } catch (const FormatError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'z.idx'"), std::string::npos) << what;
+    EXPECT_NE(what.find("nonzero dimensions"), std::string::npos) << what;
+    EXPECT_NE(what.find("dimension 2 at header offset 12"), std::string::npos) << what;
+  }
+  // An empty array whose other dimensions are sane is still read.
+  const IdxArray empty = parse_idx(idx(0x0D, {0, 5, 7}, {}));
+  EXPECT_EQ(empty.size(), 0);
+  EXPECT_EQ(empty.as<float>().size(), 0);
 }
 
 TEST(IdxTest, BrokenGzipIsFormatError) {

@@ -431,6 +431,25 @@ TEST(KerasConfigModels, Keras3RecordedMasksMustMatchPropagation) {
                       {"recorded mask", "explicit masks are not supported"});
 }
 
+// Found by tests/fuzz/keras_config_fuzz (regression input in tests/fuzz/corpus/keras_config/
+// deep_nesting_stack_overflow.json): deeply nested JSON overflowed the stack in dump() while
+// building an error message. Nesting beyond kMaxJsonDepth is now a ConfigError.
+TEST(KerasConfigModels, DeeplyNestedJsonIsRefused) {
+  const std::string deep_units =
+      R"({"class_name": "LSTM", "config": {"units": )" + std::string(50000, '[') + std::string(50000, ']') + "}}";
+  expect_config_error([&] { layer_from_config<float>(deep_units, "3.1.0"); }, {"layer config", "more than 128 levels"});
+  const std::string deep_entry = R"({"class_name": 5, "x": )" + std::string(50000, '[') + std::string(50000, ']') + "}";
+  expect_config_error([&] { model_from_config<float>(deep_entry, "3.1.0"); }, {"model config", "more than 128 levels"});
+  // 100 levels are still accepted by the parser (the config is then refused for what it says).
+  const std::string ok_depth =
+      R"({"class_name": "LSTM", "config": {"units": )" + std::string(100, '[') + std::string(100, ']') + "}}";
+  try {
+    layer_from_config<float>(ok_depth, "3.1.0");
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("levels"), std::string::npos) << e.what();
+  }
+}
+
 TEST(KerasConfigModels, MalformedModels) {
   expect_config_error([] { model_from_config<float>(R"({"class_name": "LSTM", "config": {}})", "3.1.0"); },
                       {"not a model"});

@@ -83,6 +83,32 @@ TEST_F(NpyTest, ReadsNumpyFilesOfEveryDtype) {
   EXPECT_EQ(e.as<float>().size(), 0);
 }
 
+// Found by tests/fuzz/npy_fuzz (tests/fuzz/corpus/npy/ub_negative_to_uint8.npy): as<uint8_t>()
+// of an f4 array holding -1 cast the float out of range (undefined behaviour). Integer
+// conversions must now be exact, as IdxArray::as() requires.
+TEST_F(NpyTest, IntegerConversionsMustBeExact) {
+  const auto f = read_npy(fixture("f4_2x3.npy"));  // -1, -0.5, 0, 0.5, 1, 1.5
+  try {
+    (void)f.as<uint8_t>();
+    FAIL() << "-1 converted to uint8";
+  } catch (const FormatError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("value -1"), std::string::npos) << what;
+    EXPECT_NE(what.find("flat index 0"), std::string::npos) << what;
+    EXPECT_NE(what.find("f4"), std::string::npos) << what;
+    EXPECT_NE(what.find("[0, 255]"), std::string::npos) << what;
+  }
+  EXPECT_THROW((void)f.as<int32_t>(), FormatError);                                // -0.5
+  EXPECT_THROW((void)read_npy(fixture("i8_vec.npy")).as<int32_t>(), FormatError);  // -2^40
+  EXPECT_THROW((void)read_npy(fixture("i4_vec.npy")).as<uint8_t>(), FormatError);  // -3
+  NpyArray nan{"f8", Shape{1}, std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0xf8, 0x7f}};
+  EXPECT_THROW((void)nan.as<int32_t>(), FormatError);
+  EXPECT_TRUE(std::isnan(nan.as<double>()[0]));
+  // Exact values still convert; i8 to float is unchanged.
+  EXPECT_EQ(read_npy(fixture("u1_2x2.npy")).as<int32_t>().storage(), (std::vector<int32_t>{0, 1, 254, 255}));
+  EXPECT_EQ(read_npy(fixture("i8_vec.npy")).as<float>()[0], -1099511627776.0f);
+}
+
 TEST_F(NpyTest, ReadsVersion2And3Headers) {
   const auto v1 = read_npy(fixture("f4_2x3.npy"));
   for (const char* name : {"f4_2x3_v2.npy", "f4_2x3_v3.npy"}) {
@@ -259,9 +285,16 @@ TEST_F(NpyTest, AbsurdShapesNeverAllocate) {
   EXPECT_FORMAT_ERROR(parse_npy(npy_with_header(huge, 8), "'a.npy'"), "absurdly large");
   const std::string big = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }";
   EXPECT_FORMAT_ERROR(parse_npy(npy_with_header(big, 8), "'a.npy'"), "truncated");
-  const std::string zero =
+  // An empty array (a zero dimension) is read when its other dimensions multiply within
+  // int64, as NumPy requires; otherwise Tensor's element count would overflow (found by
+  // tests/fuzz/npy_fuzz, tests/fuzz/corpus/npy/ub_zero_dim_count_overflow.npy).
+  const std::string zero = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 0, 1000000000), }";
+  const NpyArray empty = parse_npy(npy_with_header(zero, 0));
+  EXPECT_EQ(empty.bytes.size(), 0u);
+  EXPECT_EQ(empty.as<double>().size(), 0);
+  const std::string zero_huge =
       "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 0, 9223372036854775807), }";
-  EXPECT_EQ(parse_npy(npy_with_header(zero, 0)).bytes.size(), 0u);
+  EXPECT_FORMAT_ERROR(parse_npy(npy_with_header(zero_huge, 0), "'z.npy'"), "nonzero dimensions");
   std::string deep = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
   for (int k = 0; k < 70; ++k) deep += "1, ";
   deep += "), }";

@@ -37,7 +37,8 @@ struct NpyArray {
   static int64_t itemsize(const std::string& dtype);
 
   // The values converted to T (T = float, double, int32_t or uint8_t; b1 gives 0/1) with the
-  // same shape. Throws FormatError if dtype is unsupported or bytes do not match the shape.
+  // same shape. Throws FormatError if dtype is unsupported, bytes do not match the shape, or
+  // (integer T) a value is not an integer that T holds (NaN, -1 into uint8_t, 2.5, ...).
   template <class T>
   Tensor<T> as() const;
 

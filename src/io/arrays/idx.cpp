@@ -45,8 +45,8 @@ std::vector<uint8_t> gunzip(std::span<const uint8_t> in, const std::string& wher
       fail(where, "gzip stream inflates to more than " + std::to_string(max_bytes) + " bytes");
     }
     // One byte more than the cap may be produced, so that exceeding it is detected.
-    const uint64_t grow = std::min<uint64_t>({std::max<uint64_t>(kMinChunk, out.size()), kMaxIn,
-                                              max_bytes + 1 - out.size()});
+    const uint64_t grow =
+        std::min<uint64_t>({std::max<uint64_t>(kMinChunk, out.size()), kMaxIn, max_bytes + 1 - out.size()});
     const size_t old = out.size();
     out.resize(old + grow);
     zs.next_out = out.data() + old;
@@ -58,10 +58,8 @@ std::vector<uint8_t> gunzip(std::span<const uint8_t> in, const std::string& wher
   }
   const uint64_t remaining_in = zs.avail_in + (in.size() - in_pos);
   inflateEnd(&zs);
-  if (ret != Z_STREAM_END)
-    fail(where, "corrupt or truncated gzip stream (zlib status " + std::to_string(ret) + ")");
-  if (out.size() > max_bytes)
-    fail(where, "gzip stream inflates to more than " + std::to_string(max_bytes) + " bytes");
+  if (ret != Z_STREAM_END) fail(where, "corrupt or truncated gzip stream (zlib status " + std::to_string(ret) + ")");
+  if (out.size() > max_bytes) fail(where, "gzip stream inflates to more than " + std::to_string(max_bytes) + " bytes");
   if (remaining_in != 0) fail(where, std::to_string(remaining_in) + " bytes after the end of the gzip stream");
   return out;
 }
@@ -90,15 +88,25 @@ IdxArray parse_plain(std::span<const uint8_t> data, const std::string& where) {
   IdxArray a;
   a.type = static_cast<IdxType>(data[2]);
   const uint64_t item = static_cast<uint64_t>(IdxArray::itemsize(a.type));
-  uint64_t bytes = item;
+  // The byte count of the nonzero dimensions must fit in int64 even when another dimension
+  // is 0 (the array is then empty): IdxArray::size() and Tensor multiply all of them.
+  uint64_t nonzero_bytes = item;
+  bool has_zero = false;
+  constexpr uint64_t kMaxBytes = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   for (uint64_t i = 0; i < rank; ++i) {
     const uint32_t d = be32(data.data() + 4 + 4 * i);
     a.shape.push_back(static_cast<int64_t>(d));
-    // Overflow check: the byte count must fit in the address space of the input anyway.
-    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / d)
-      fail(where, "shape " + to_string(a.shape) + "... is absurd (byte count overflows)");
-    bytes *= d;
+    if (d == 0) {
+      has_zero = true;
+      continue;
+    }
+    if (nonzero_bytes > kMaxBytes / d)
+      fail(where, "shape " + to_string(a.shape) + "... is absurd: the product of its nonzero dimensions times " +
+                      std::to_string(item) + " bytes exceeds " + std::to_string(kMaxBytes) + " (dimension " +
+                      std::to_string(i) + " at header offset " + std::to_string(4 + 4 * i) + ")");
+    nonzero_bytes *= d;
   }
+  const uint64_t bytes = has_zero ? 0 : nonzero_bytes;
   const uint64_t have = data.size() - header;
   if (have != bytes)
     fail(where, "shape " + to_string(a.shape) + " of " + IdxArray::type_name(a.type) + " needs " +
@@ -110,9 +118,9 @@ IdxArray parse_plain(std::span<const uint8_t> data, const std::string& where) {
 
 template <class S>
 S load_be(const uint8_t* p) {
-  using U = std::conditional_t<sizeof(S) == 1, uint8_t,
-                               std::conditional_t<sizeof(S) == 2, uint16_t,
-                                                   std::conditional_t<sizeof(S) == 4, uint32_t, uint64_t>>>;
+  using U = std::conditional_t<
+      sizeof(S) == 1, uint8_t,
+      std::conditional_t<sizeof(S) == 2, uint16_t, std::conditional_t<sizeof(S) == 4, uint32_t, uint64_t>>>;
   U u = 0;
   for (size_t i = 0; i < sizeof(S); ++i) u = static_cast<U>((u << 8) | p[i]);
   return std::bit_cast<S>(u);

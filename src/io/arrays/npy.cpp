@@ -1,9 +1,12 @@
 // NumPy .npy / .npz reading and writing (format: numpy/lib/format.py, NEP 1).
 #include "rnnx/io/npy.h"
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "io/file_io.h"
 #include "io/zip.h"
@@ -193,21 +196,26 @@ void store_le(uint8_t* p, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-// Element count of `shape`, or FormatError if it overflows `limit`.
+// Element count of `shape`, or FormatError if the product of its nonzero dimensions exceeds
+// `limit` (or int64's range): even an empty array (a zero dimension) must have a shape whose
+// other dimensions multiply without overflow, as Tensor and num_elements multiply them all.
 uint64_t checked_count(const Shape& shape, uint64_t limit, const std::string& where) {
+  limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
   uint64_t n = 1;
-  for (int64_t d : shape) {
+  bool has_zero = false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const int64_t d = shape[i];
     if (d < 0) fail(where, "negative dimension in shape " + to_string(shape));
-    if (d != 0 && n > limit / static_cast<uint64_t>(d)) {
-      // Keep checking for a zero dimension, which makes the array empty.
-      bool has_zero = false;
-      for (int64_t e : shape) has_zero |= e == 0;
-      if (has_zero) return 0;
-      fail(where, "shape " + to_string(shape) + " is absurdly large");
+    if (d == 0) {
+      has_zero = true;
+      continue;
     }
+    if (n > limit / static_cast<uint64_t>(d))
+      fail(where, "shape " + to_string(shape) + " is absurdly large: the product of its nonzero dimensions exceeds " +
+                      std::to_string(limit) + " elements (at dimension " + std::to_string(i) + ")");
     n *= static_cast<uint64_t>(d);
   }
-  return n;
+  return has_zero ? 0 : n;
 }
 
 }  // namespace
@@ -231,20 +239,39 @@ Tensor<T> NpyArray::as() const {
   Tensor<T> out(shape);
   const uint8_t* p = bytes.data();
   for (uint64_t i = 0; i < n; ++i, p += item) {
-    T v{};
+    // Widen to double (exact for every stored dtype but i8 beyond 2^53, which no integer T
+    // holds anyway), then convert.
+    double d = 0;
     if (dtype == "f4")
-      v = static_cast<T>(std::bit_cast<float>(static_cast<uint32_t>(load_le(p, 4))));
+      d = std::bit_cast<float>(static_cast<uint32_t>(load_le(p, 4)));
     else if (dtype == "f8")
-      v = static_cast<T>(std::bit_cast<double>(load_le(p, 8)));
+      d = std::bit_cast<double>(load_le(p, 8));
     else if (dtype == "i4")
-      v = static_cast<T>(static_cast<int32_t>(static_cast<uint32_t>(load_le(p, 4))));
+      d = static_cast<int32_t>(static_cast<uint32_t>(load_le(p, 4)));
     else if (dtype == "i8")
-      v = static_cast<T>(static_cast<int64_t>(load_le(p, 8)));
+      d = static_cast<double>(static_cast<int64_t>(load_le(p, 8)));
     else if (dtype == "u1")
-      v = static_cast<T>(*p);
+      d = *p;
     else  // b1
-      v = static_cast<T>(*p != 0 ? 1 : 0);
-    out[static_cast<int64_t>(i)] = v;
+      d = *p != 0 ? 1 : 0;
+    if constexpr (std::is_integral_v<T>) {
+      // Only exact conversions into integer tensors (a float-to-integer cast out of range,
+      // or of NaN, is undefined behaviour).
+      if (!(d == std::floor(d) && d >= static_cast<double>(std::numeric_limits<T>::min()) &&
+            d <= static_cast<double>(std::numeric_limits<T>::max())))
+        throw FormatError("npy: value " + std::to_string(d) + " at flat index " + std::to_string(i) + " of a " + dtype +
+                          " array does not fit the requested integer type (expected an integer in [" +
+                          std::to_string(std::numeric_limits<T>::min()) + ", " +
+                          std::to_string(std::numeric_limits<T>::max()) + "])");
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+      // i8 straight to T: rounding through double first could round twice.
+      if (dtype == "i8") {
+        out[static_cast<int64_t>(i)] = static_cast<T>(static_cast<int64_t>(load_le(p, 8)));
+        continue;
+      }
+    }
+    out[static_cast<int64_t>(i)] = static_cast<T>(d);
   }
   return out;
 }

@@ -115,9 +115,34 @@ bool is_harmless_key(const std::string& key) {
   return keys.count(key) > 0;
 }
 
+namespace {
+struct JsonTooDeep {};
+}  // namespace
+
+Json parse_json_bounded(const std::string& text, std::string& problem) {
+  // nlohmann's parser is iterative, but dump() (used in error messages) and rnnx's config walks
+  // recurse, so nesting is refused while parsing (depth is that of the value being opened).
+  auto callback = [](int depth, Json::parse_event_t event, Json&) {
+    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth)
+      throw JsonTooDeep{};
+    return true;
+  };
+  try {
+    Json j = Json::parse(text, callback, /*allow_exceptions=*/false);
+    if (j.is_discarded()) problem = "invalid JSON";
+    return j;
+  } catch (const JsonTooDeep&) {
+    problem = "JSON nests arrays/objects more than " + std::to_string(kMaxJsonDepth) +
+              " levels deep (expected at most " + std::to_string(kMaxJsonDepth) + ")";
+    return Json(Json::value_t::discarded);
+  }
+}
+
 std::shared_ptr<const Json> parse_json(const std::string& text, const std::string& what) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw ConfigError(what + ": invalid JSON");
+  std::string problem;
+  Json j = parse_json_bounded(text, problem);
+  if (j.is_discarded()) throw ConfigError(what + ": " + problem);
   return std::make_shared<const Json>(std::move(j));
 }
 

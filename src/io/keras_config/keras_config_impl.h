@@ -26,7 +26,16 @@ struct KerasConfig::Impl {
 
 namespace detail {
 
-// Parses JSON text; ConfigError (naming `what`) on a syntax error.
+// Deepest nesting of arrays and objects accepted in a Keras config (real configs nest about
+// 15 levels; the limit keeps the recursive walks and error-message dumps off the stack's end).
+inline constexpr int kMaxJsonDepth = 128;
+
+// Parses JSON text nested at most kMaxJsonDepth levels. Returns a discarded value on a
+// syntax error or deeper nesting, with `problem` saying which.
+Json parse_json_bounded(const std::string& text, std::string& problem);
+
+// Parses JSON text; ConfigError (naming `what`) on a syntax error or nesting deeper than
+// kMaxJsonDepth.
 std::shared_ptr<const Json> parse_json(const std::string& text, const std::string& what);
 
 // A KerasConfig over `entry` (an object with "class_name" and "config"), which must live

@@ -72,8 +72,10 @@ KerasArchive read_archive(std::span<const uint8_t> bytes, const std::string& whe
     throw FormatError(where + ": ZIP archive has no config.json member: not a .keras model file");
   a.config = text_of(zip.read("config.json"));
   if (zip.contains("metadata.json")) {
-    const Json meta = Json::parse(text_of(zip.read("metadata.json")), nullptr, false);
-    if (meta.is_discarded() || !meta.is_object()) throw FormatError(where + ": metadata.json is not a JSON object");
+    std::string problem;
+    const Json meta = detail::parse_json_bounded(text_of(zip.read("metadata.json")), problem);
+    if (meta.is_discarded()) throw FormatError(where + ": metadata.json is not a JSON object (" + problem + ")");
+    if (!meta.is_object()) throw FormatError(where + ": metadata.json is not a JSON object");
     auto v = meta.find("keras_version");
     if (v != meta.end()) {
       if (!v->is_string()) throw FormatError(where + ": metadata.json keras_version is not a string");
@@ -174,8 +176,8 @@ void check_plausible(const Json& j, double file_elements, const std::string& whe
       auto name = cfg->find("name");
       const std::string layer = name != cfg->end() && name->is_string() ? name->get<std::string>() : "?";
       throw ConfigError(where + ": " + cls + " '" + layer + "': argument '" + key + "' = " + cfg->find(key)->dump() +
-                        " needs at least " + approx(need) +
-                        " weights, but the file holds only " + std::to_string(static_cast<int64_t>(file_elements)) +
+                        " needs at least " + approx(need) + " weights, but the file holds only " +
+                        std::to_string(static_cast<int64_t>(file_elements)) +
                         " (absurd dimension; refusing to build it)");
     }
     for (const char* shape_key : {"batch_shape", "batch_input_shape"}) {
@@ -257,8 +259,10 @@ const Json* layer_entry(const Json& doc, const std::string& name) {
 template <class T>
 std::unique_ptr<Model<T>> build_from_config(const std::string& text, const KerasVersion& version, double file_elements,
                                             const std::string& where, std::vector<detail::WeightTarget<T>>& targets) {
-  auto doc = std::make_shared<const Json>(Json::parse(text, nullptr, false));
-  if (doc->is_discarded() || !doc->is_object()) throw FormatError(where + ": the model config is not a JSON object");
+  std::string problem;
+  auto doc = std::make_shared<const Json>(detail::parse_json_bounded(text, problem));
+  if (doc->is_discarded()) throw FormatError(where + ": the model config is not a JSON object (" + problem + ")");
+  if (!doc->is_object()) throw FormatError(where + ": the model config is not a JSON object");
   check_plausible(*doc, file_elements, where);
   std::vector<detail::ConfigLayer<T>> layers;
   std::unique_ptr<Model<T>> model;
@@ -369,8 +373,9 @@ std::unique_ptr<Model<T>> load_model_from_memory(std::span<const uint8_t> bytes,
   auto pending = detail::read_legacy_weights<T>(weights, targets, version);
   detail::apply_weights(pending);
   if (options.verify_test_vector)
-    throw VerificationError(where + ": verify_test_vector was requested, but legacy .h5 files carry no test vector "
-                                    "(only .keras files written by rnnx do)");
+    throw VerificationError(where +
+                            ": verify_test_vector was requested, but legacy .h5 files carry no test vector "
+                            "(only .keras files written by rnnx do)");
   return model;
 }
 
