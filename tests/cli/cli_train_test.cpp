@@ -122,9 +122,11 @@ TEST_F(Cli, TrainOnIdxWritesModelHistoryCurvesSettings) {
 }
 
 TEST_F(Cli, ResumeAfterAKilledRunGivesTheUninterruptedWeights) {
-  write_tiny_idx(file("data"), 300, 12);
+  // Enough samples that each epoch takes a while (~0.1 s, 7 epochs after the first): the kill lands after the first
+  // checkpoint and well before the run ends, even on a busy machine.
+  write_tiny_idx(file("data"), 16000, 12);
   const std::string common =
-      "train '" + file("data") + "' --epochs 4 --batch-size 8 --units 6 --dropout 0.1 --verbose 0";
+      "train '" + file("data") + "' --epochs 8 --batch-size 8 --units 6 --dropout 0.1 --verbose 0";
   ASSERT_EQ(run(common + " -o '" + file("whole") + "'").code, 0);
 
   // The same run, killed (SIGKILL) once its first checkpoint is on disk, then resumed.
@@ -132,11 +134,11 @@ TEST_F(Cli, ResumeAfterAKilledRunGivesTheUninterruptedWeights) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     const std::string out = file("cut");
-    execl(RNNX_CLI, "rnnx", "train", file("data").c_str(), "--epochs", "4", "--batch-size", "8", "--units", "6",
+    execl(RNNX_CLI, "rnnx", "train", file("data").c_str(), "--epochs", "8", "--batch-size", "8", "--units", "6",
           "--dropout", "0.1", "--verbose", "0", "-o", out.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 6000 && !fs::exists(file("cut/checkpoint.ckpt")); ++i) usleep(5000);
+  for (int i = 0; i < 30000 && !fs::exists(file("cut/checkpoint.ckpt")); ++i) usleep(1000);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);
@@ -148,7 +150,7 @@ TEST_F(Cli, ResumeAfterAKilledRunGivesTheUninterruptedWeights) {
   const auto a = weights_of(file("whole/model.keras")), b = weights_of(file("cut/model.keras"));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "weight " << i;
-  EXPECT_EQ(read_csv(file("cut/history.csv")).row_count(), 4);
+  EXPECT_EQ(read_csv(file("cut/history.csv")).row_count(), 8);
   // --resume without a checkpoint is an error.
   EXPECT_EQ(run(common + " -o '" + file("none") + "' --resume").code, 1);
 }
