@@ -14,6 +14,7 @@
 #include "rnnx/io/csv.h"
 #include "rnnx/io/idx.h"
 #include "rnnx/io/npy.h"
+#include "run_files.h"
 
 namespace rnnx::cli {
 
@@ -31,22 +32,13 @@ std::string lower(std::string s) {
 
 // The first `limit` samples (all if limit <= 0).
 Tensor<float> head(const Tensor<float>& t, int64_t limit) {
-  if (limit <= 0 || t.rank() == 0 || limit >= t.dim(0)) return t;
-  Shape s = t.shape();
-  const int64_t per = t.size() / s[0];
-  s[0] = limit;
-  return Tensor<float>(s, std::vector<float>(t.values().begin(), t.values().begin() + limit * per));
+  return limit <= 0 || t.rank() == 0 ? t : sample_rows(t, 0, limit);
 }
 
 Split head(const Split& s, int64_t limit) { return {head(s.x, limit), s.y.empty() ? s.y : head(s.y, limit)}; }
 
-// Rows [begin, end) of a [n, ...] tensor.
-Tensor<float> rows(const Tensor<float>& t, int64_t begin, int64_t end) {
-  Shape s = t.shape();
-  const int64_t per = t.size() / std::max<int64_t>(s[0], 1);
-  s[0] = end - begin;
-  return Tensor<float>(s, std::vector<float>(t.values().begin() + begin * per, t.values().begin() + end * per));
-}
+// Samples [begin, end) of a [samples, ...] tensor.
+Tensor<float> rows(const Tensor<float>& t, int64_t begin, int64_t end) { return sample_rows(t, begin, end - begin); }
 
 // ---- IDX directories (MNIST / Fashion-MNIST) ------------------------------------------------
 

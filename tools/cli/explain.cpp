@@ -77,18 +77,9 @@ std::string percent(double f) {
   return buf;
 }
 
-// Samples [begin, begin + count) of a [samples, ...] tensor.
-Tensor<float> rows(const Tensor<float>& t, int64_t begin, int64_t count) {
-  Shape s = t.shape();
-  const int64_t per = s[0] > 0 ? t.size() / s[0] : 0;
-  s[0] = count;
-  return Tensor<float>(
-      s, std::vector<float>(t.values().begin() + begin * per, t.values().begin() + (begin + count) * per));
-}
-
 std::vector<Tensor<float>> rows(const std::vector<Tensor<float>>& inputs, int64_t begin, int64_t count) {
   std::vector<Tensor<float>> out;
-  for (const Tensor<float>& x : inputs) out.push_back(rows(x, begin, count));
+  for (const Tensor<float>& x : inputs) out.push_back(sample_rows(x, begin, count));
   return out;
 }
 
@@ -599,8 +590,9 @@ int run_explain(const ExplainCommand& o) {
           << to_string(r.input.shape()) << "; gates and states over time: " << pictures[&r] << "\n";
   for (size_t i = 0; i < outputs.size(); ++i) {
     out << "  output " << i << ": " << to_string(outputs[i].shape()) << "  "
-        << output_text(outputs[i].rank() > 0 && outputs[i].dim(0) == batch ? rows(outputs[i], row, 1) : outputs[i],
-                       class_names)
+        << output_text(
+               outputs[i].rank() > 0 && outputs[i].dim(0) == batch ? sample_rows(outputs[i], row, 1) : outputs[i],
+               class_names)
         << "\n";
   }
   if (trace.empty()) {

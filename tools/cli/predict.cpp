@@ -9,6 +9,7 @@
 #include "data.h"
 #include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
+#include "rnnx/train/trainer.h"
 #include "run_files.h"
 
 namespace rnnx::cli {
@@ -75,38 +76,9 @@ int run_predict(const PredictCommand& o) {
   } else {
     inputs = {load_dataset(o.data, DataUse::predict).data.x};
   }
-  std::vector<Tensor<float>> outputs;
-  {
-    // In batches, so a large data set does not hold every layer's activations at once.
-    const int64_t n = inputs[0].rank() > 0 ? inputs[0].dim(0) : 0;
-    std::vector<std::vector<float>> parts;
-    std::vector<Shape> shapes;
-    for (int64_t b = 0; b < std::max<int64_t>(n, 1); b += o.batch_size) {
-      std::vector<Tensor<float>> batch;
-      for (const auto& x : inputs) {
-        Shape s = x.shape();
-        if (s.empty()) {
-          batch.push_back(x);
-          continue;
-        }
-        const int64_t per = s[0] ? x.size() / s[0] : 0, m = std::min(o.batch_size, n - b);
-        s[0] = m;
-        batch.emplace_back(s, std::vector<float>(x.values().begin() + b * per, x.values().begin() + (b + m) * per));
-      }
-      const std::vector<Tensor<float>> y = model->predict(batch);
-      if (parts.empty()) {
-        parts.resize(y.size());
-        for (const auto& t : y) shapes.push_back(t.shape());
-      }
-      for (size_t k = 0; k < y.size(); ++k) parts[k].insert(parts[k].end(), y[k].values().begin(), y[k].values().end());
-      if (n == 0) break;
-    }
-    for (size_t k = 0; k < parts.size(); ++k) {
-      Shape s = shapes[k];
-      if (!s.empty() && n > 0) s[0] = n;
-      outputs.emplace_back(s, std::move(parts[k]));
-    }
-  }
+  // In batches, so a large data set does not hold every layer's activations at once.
+  Trainer<float> trainer(*model);
+  const std::vector<Tensor<float>> outputs = trainer.predict(inputs, o.batch_size);
   if (o.output.empty()) {
     for (size_t i = 0; i < outputs.size(); ++i) print_tensor(std::cout, "output_" + std::to_string(i), outputs[i]);
   } else if (ends_with(o.output, ".csv")) {

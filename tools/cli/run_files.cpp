@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -53,11 +54,12 @@ std::string format_value(double v) {
   return buf;
 }
 
-Tensor<float> first_samples(const Tensor<float>& t, int64_t n) {
+Tensor<float> sample_rows(const Tensor<float>& t, int64_t begin, int64_t count) {
   Shape s = t.shape();
   const int64_t per = s[0] > 0 ? t.size() / s[0] : 0;
-  s[0] = std::min(n, s[0]);
-  return Tensor<float>(s, std::vector<float>(t.values().begin(), t.values().begin() + s[0] * per));
+  s[0] = std::max<int64_t>(0, std::min(count, s[0] - begin));
+  return Tensor<float>(s,
+                       std::vector<float>(t.values().begin() + begin * per, t.values().begin() + (begin + s[0]) * per));
 }
 
 void record_command_line(int argc, char** argv) {

@@ -18,8 +18,8 @@ void set_threads(int threads);
 // A number as Keras prints it in logs: 4 decimals, or %.4e when |v| < 1e-3.
 std::string format_value(double v);
 
-// The first n samples of a [samples, ...] tensor.
-Tensor<float> first_samples(const Tensor<float>& t, int64_t n);
+// Samples [begin, begin + count) of a [samples, ...] tensor (count clipped to what is there).
+Tensor<float> sample_rows(const Tensor<float>& t, int64_t begin, int64_t count);
 
 // The command line as given to main() (recorded by main), for settings files.
 void record_command_line(int argc, char** argv);

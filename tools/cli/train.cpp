@@ -253,7 +253,7 @@ int run_train(TrainCommand& o) {
   const Split& sample_source = data.test ? *data.test : data.data;
   const std::string model_path = (fs::path(o.output) / "model.keras").string();
   const int64_t n_tv = std::min<int64_t>(4, sample_source.samples());
-  const TestVector<float> tv = make_test_vector(model, {first_samples(sample_source.x, n_tv)});
+  const TestVector<float> tv = make_test_vector(model, {sample_rows(sample_source.x, 0, n_tv)});
   save_model(model, model_path, &tv);
   const std::string curves = (fs::path(o.output) / "curves.png").string();
   draw_history(history_csv, curves,
