@@ -47,6 +47,7 @@ void StackedCells<T>::build(int64_t input_size, const std::vector<int64_t>& cons
 template <class T>
 void StackedCells<T>::prepare_steps() {
   layout_ = layout();
+  step_pool_.clear();  // leased sets are copies of the old prototype
   steps_.resize(cells_.size());
   grad_steps_.resize(cells_.size());
   output_grads_.resize(cells_.size());
@@ -175,8 +176,26 @@ int64_t StackedCells<T>::scratch_size(int64_t batch) const {
 
 template <class T>
 void StackedCells<T>::step(const CellStep<T>& s) const {
+  // A set of per-cell steps of this call's own (see the header: concurrent inference).
+  std::unique_ptr<std::vector<CellStep<T>>> lease;
+  {
+    std::lock_guard<std::mutex> lock(step_pool_mutex_);
+    if (!step_pool_.empty()) {
+      lease = std::move(step_pool_.back());
+      step_pool_.pop_back();
+    }
+  }
+  if (!lease) lease = std::make_unique<std::vector<CellStep<T>>>(steps_);
+  struct Return {
+    const StackedCells& owner;
+    std::unique_ptr<std::vector<CellStep<T>>>& lease;
+    ~Return() {
+      std::lock_guard<std::mutex> lock(owner.step_pool_mutex_);
+      owner.step_pool_.push_back(std::move(lease));
+    }
+  } give_back{*this, lease};
   cells_detail::ScratchCursor<T> scratch(s.scratch);
-  std::vector<CellStep<T>>& steps = steps_;
+  std::vector<CellStep<T>>& steps = *lease;
   const bool record = !s.tape.empty();
   // Outputs of all cells but the last come first in the scratch (in training: in the tape,
   // as the next cell's input for backward), then the cells' shared scratch.

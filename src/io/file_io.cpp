@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "rnnx/core/error.h"
@@ -34,6 +35,19 @@ class Fd {
  private:
   int fd_;
 };
+
+long test_write_pause_ms() {
+  const char* v = std::getenv("RNNX_TEST_WRITE_PAUSE_MS");
+  return v ? std::strtol(v, nullptr, 10) : 0;
+}
+
+// Best effort: a file system that cannot sync directories still has the renamed file.
+void sync_parent_directory(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) (void)::fsync(fd.get());
+}
 
 }  // namespace
 
@@ -77,14 +91,23 @@ void write_file_atomic(const std::string& path, std::span<const uint8_t> data) {
     ::unlink(tmp.c_str());
     throw IoError("cannot write '" + path + "' (" + what + "): " + reason);
   };
-  size_t pos = 0;
-  while (pos < data.size()) {
-    const ssize_t n = ::write(fd.get(), data.data() + pos, data.size() - pos);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write");
+  auto write_range = [&](size_t pos, size_t end) {
+    while (pos < end) {
+      const ssize_t n = ::write(fd.get(), data.data() + pos, end - pos);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail("write");
+      }
+      pos += static_cast<size_t>(n);
     }
-    pos += static_cast<size_t>(n);
+  };
+  static const long pause_ms = test_write_pause_ms();
+  if (pause_ms > 0) {
+    write_range(0, data.size() / 2);
+    ::usleep(static_cast<useconds_t>(pause_ms) * 1000);
+    write_range(data.size() / 2, data.size());
+  } else {
+    write_range(0, data.size());
   }
   if (::fsync(fd.get()) != 0) fail("fsync");
   if (::close(fd.release()) != 0) {
@@ -97,6 +120,7 @@ void write_file_atomic(const std::string& path, std::span<const uint8_t> data) {
     ::unlink(tmp.c_str());
     throw IoError("cannot write '" + path + "' (rename): " + reason);
   }
+  sync_parent_directory(path);
 }
 
 }  // namespace rnnx::detail

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "rnnx/core/error.h"
+#include "rnnx/io/read_limits.h"
 
 namespace rnnx::detail {
 namespace {
@@ -279,6 +280,11 @@ std::vector<uint8_t> ZipReader::read(const ZipEntryInfo& e) const {
                        " but uncompressed size " + std::to_string(e.uncompressed_size));
     out.assign(raw.begin(), raw.end());
   } else {
+    const uint64_t cap = static_cast<uint64_t>(read_limits().max_decoded_bytes);
+    if (e.uncompressed_size > cap)
+      fail(where_, "entry '" + e.name + "' inflates to " + std::to_string(e.uncompressed_size) +
+                       " bytes, more than the limit of " + std::to_string(cap) +
+                       " (rnnx::set_read_limits, max_decoded_bytes)");
     if (e.uncompressed_size > e.compressed_size * kMaxDeflateRatio + 1024)
       fail(where_, "entry '" + e.name + "' claims " + std::to_string(e.uncompressed_size) + " bytes from " +
                        std::to_string(e.compressed_size) + " compressed bytes");

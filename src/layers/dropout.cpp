@@ -80,9 +80,13 @@ LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
   LayerOutputs<T> out;
   if (in.mask) out.mask = *in.mask;
   last_mask_ = Tensor<T>();
-  if (in.mode != Mode::training || options_.rate == 0.0) {
+  if (in.mode != Mode::training) {  // writes no member: concurrent inference calls are safe
     out.outputs.push_back(x);
-    if (in.mode == Mode::training) tape_.push_back({x.shape(), Tensor<T>()});
+    return out;
+  }
+  if (options_.rate == 0.0) {
+    out.outputs.push_back(x);
+    tape_.push_back({x.shape(), Tensor<T>()});
     return out;
   }
   const Shape noise = noise_shape_for(x.shape());

@@ -66,8 +66,9 @@ std::vector<Shape> Normalization<T>::compute_output_shapes(const std::vector<Sha
 
 template <class T>
 void Normalization<T>::build(const std::vector<Shape> &input_shapes) {
-  keep_ = check_input(input_shapes);
+  const std::vector<int64_t> keep = check_input(input_shapes);
   if (this->built()) return;
+  keep_ = keep;
   const Shape &s = input_shapes[0];
   keep_shape_.clear();
   for (int64_t a : keep_) {
@@ -122,9 +123,9 @@ LayerOutputs<T> Normalization<T>::call(const LayerInputs<T> &in) {
   detail::expect_input_count(this->where(), in.inputs.size(), 1);
   const Tensor<T> &x = detail::input_at(this->where(), in.inputs, 0);
   build({x.shape()});
-  keep_ = check_input({x.shape()});
+  const std::vector<int64_t> keep = check_input({x.shape()});  // a local: concurrent calls
   std::vector<int64_t> outer, inner;
-  detail::axis_plan(x.shape(), keep_, outer, inner);
+  detail::axis_plan(x.shape(), keep, outer, inner);
   LayerOutputs<T> out;
   Tensor<T> &y = out.outputs.emplace_back(x.shape());
   for (int64_t i = 0; i < x.size(); ++i) {

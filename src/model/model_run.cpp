@@ -210,7 +210,7 @@ ModelOutputs<T> Model<T>::run_graph(const std::vector<const Tensor<T>*>& inputs,
     for (const Tensor<T>& y : result.outputs) run.output_shapes.push_back(y.shape());
     runs_.push_back(std::move(run));
   }
-  activity_loss_ = activity;
+  activity_loss_.store(activity, std::memory_order_relaxed);
   return result;
 }
 

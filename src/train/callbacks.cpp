@@ -240,7 +240,8 @@ void TerminateOnNaN<T>::on_batch_end(int64_t batch, const Logs& logs) {
   const std::optional<double> loss = logs.get("loss");
   if (!loss || std::isfinite(*loss)) return;
   if (raise_error_)
-    throw Error("TerminateOnNaN: NaN or Inf loss encountered at batch " + std::to_string(batch) +
+    throw NumericError("TerminateOnNaN: NaN or Inf loss encountered at epoch " + std::to_string(epoch_ + 1) +
+                       ", batch " + std::to_string(batch) +
                 " (loss: " + detail::python_float_repr(*loss) + "); terminating training");
   this->trainer().set_stop_training(true);
 }

@@ -192,7 +192,7 @@ TEST(Callbacks, TerminateOnNaNStopsOrRaises) {
                                    .shuffle = false});
   EXPECT_EQ(h.epochs().size(), 1u);
   EXPECT_TRUE(std::isnan(h.at("loss")[0]));
-  EXPECT_TRUE(throws_with<Error>(
+  EXPECT_TRUE(throws_with<NumericError>(
       [&] {
         f.trainer.fit(f.x, y,
                       {.batch_size = 2,
@@ -200,7 +200,7 @@ TEST(Callbacks, TerminateOnNaNStopsOrRaises) {
                        .callbacks = {std::make_shared<TerminateOnNaN<double>>(true)},
                        .shuffle = false});
       },
-      "TerminateOnNaN: NaN or Inf loss encountered at batch 0 (loss: nan); terminating training"));
+      "TerminateOnNaN: NaN or Inf loss encountered at epoch 1, batch 0 (loss: nan); terminating training"));
 }
 
 TEST(Callbacks, CSVLoggerWritesKerasColumns) {

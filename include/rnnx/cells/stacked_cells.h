@@ -8,9 +8,10 @@
 //    as cell k's input).
 //  - constants (tf.keras): passed to every cell that accepts them.
 // The first cell's input projection is done for the whole sequence; the later cells get
-// x_proj == null. Not thread-safe: one StackedCells must not step() or step_backward()
-// concurrently (it reuses one CellStep / CellStepGrad per sub-cell so that the time loop
-// never allocates).
+// x_proj == null. Threads: step() may run concurrently (several threads predicting with one
+// model): each call leases a set of per-cell CellSteps from a small pool that grows to the
+// number of concurrent callers, so the time loop allocates nothing in steady state.
+// step_backward() (training) must not run concurrently with anything on the same stack.
 // Training (cell.h): the tape is the cells' tape entries, cell by cell, each cell but the
 // last followed by one entry holding its output (the next cell's input); dZ rows are the
 // cells' dZ rows side by side. Backward runs the cells last to first within each step; a
@@ -18,6 +19,7 @@
 // previous cell's output. supports_backward() when every cell does.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -88,8 +90,10 @@ class StackedCells : public Cell<T> {
 
   std::vector<std::unique_ptr<Cell<T>>> cells_;
   // One reusable CellStep / CellStepGrad per cell (sized at build, only pointers change per
-  // step), and the layout of the built cells.
-  mutable std::vector<CellStep<T>> steps_;
+  // step), and the layout of the built cells. steps_ is the prototype of the step pool.
+  std::vector<CellStep<T>> steps_;
+  mutable std::mutex step_pool_mutex_;
+  mutable std::vector<std::unique_ptr<std::vector<CellStep<T>>>> step_pool_;
   mutable std::vector<CellStepGrad<T>> grad_steps_;
   mutable std::vector<T*> output_grads_;  // step_backward: gradient of cell k's output
   std::vector<Layout> layout_;

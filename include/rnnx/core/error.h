@@ -43,8 +43,23 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// A computation gave NaN or Inf where a finite value is required: the training loss
+// (TerminateOnNaN with raise_error). Inputs and weights holding NaN/Inf are not checked by
+// the layers: they propagate as IEEE arithmetic does, as in Keras.
+class NumericError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A model did not reproduce the test vector its file carries (LoadOptions::verify_test_vector).
 class VerificationError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The processes of a parallel job could not talk to each other (train/communicator.h): a
+// peer that died or disappeared, a transport failure.
+class CommunicationError : public Error {
  public:
   using Error::Error;
 };

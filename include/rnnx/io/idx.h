@@ -11,7 +11,8 @@
 // content (wrong magic, unknown type byte, rank 0, a shape whose byte count overflows,
 // data shorter or longer than the shape says, a corrupt or truncated gzip stream), with a
 // message naming the file, what was expected and what was found. Nothing is read past the
-// end of the input, and a gzip stream may not inflate to more than `max_bytes`.
+// end of the input, and a gzip stream may not inflate to more than `max_bytes` nor more than
+// read_limits().max_decoded_bytes (rnnx/io/read_limits.h).
 #include <cstdint>
 #include <span>
 #include <string>

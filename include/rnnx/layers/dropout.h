@@ -40,7 +40,7 @@ class Dropout : public Layer<T> {
   void clear_tape() override { tape_.clear(); }
 
   // The scale factors (0 or 1/(1-rate)) of the last training call, in the resolved noise
-  // shape; empty after an inference call.
+  // shape (empty if it had rate 0). Inference calls leave it as it was.
   const Tensor<T>& last_dropout_mask() const { return last_mask_; }
 
   // Every following training call with rate > 0 uses `mask` (scale factors in the resolved

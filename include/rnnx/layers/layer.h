@@ -12,6 +12,7 @@
 //    Inference mode keeps nothing; training mode may keep what backward needs.
 //  - params() lists the weights in Keras get_weights() order; set_weights() checks count
 //    and shapes.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -90,7 +91,7 @@ class Layer {
   uint64_t seed() const { return seed_; }
 
   virtual void build(const std::vector<Shape>& input_shapes) = 0;
-  bool built() const { return built_; }
+  bool built() const { return built_.load(std::memory_order_relaxed); }
 
   // Output shapes for the given positional input shapes (batch may be -1), without
   // computing anything. Throws ShapeError where call() would.
@@ -135,12 +136,13 @@ class Layer {
  protected:
   // "<ClassName> '<name>'", the prefix of every error message about this layer.
   std::string where() const { return class_name() + " '" + name_ + "'"; }
-  void set_built() { built_ = true; }
+  // Layers call this on every call; atomic, so concurrent inference calls do not race on it.
+  void set_built() { built_.store(true, std::memory_order_relaxed); }
 
  private:
   std::string name_;
   uint64_t seed_ = 0;
-  bool built_ = false;
+  std::atomic<bool> built_{false};
 };
 
 extern template class Layer<float>;

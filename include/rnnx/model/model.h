@@ -54,12 +54,22 @@
 // the outputs do not depend on). An inference run keeps nothing. After a training run or a
 // backward that threw, call clear_tape() before the next one.
 //
+// Threads: once a model is built (load_model builds it; else after its first call), several
+// threads may call predict() / call(Mode::inference) on it at once, and get the results of
+// one thread, bit for bit (tests/concurrency, also under ThreadSanitizer). What is shared is
+// read-only: the graph, the plan and the weights; every call keeps its own activations and
+// scratch. Not concurrent with anything else on the same model: training runs, backward,
+// set_weights, building, reset_states, and the calls of a model with stateful layers (their
+// states belong to the model instance: concurrent calls would race on them). activity_loss()
+// then reports one of the concurrent runs.
+//
 // Activity regularizers (spec §3.9): every run sums, over the nodes whose layer has an active
 // Layer::activity_regularizer(), the penalty on all the tensors that node returned (each
 // divided by the batch size), plus the activity_loss() of any model called as a layer;
 // activity_loss() reports it (Keras adds it to the loss in fit and evaluate). A training
 // run keeps those nodes' outputs, and backward adds the penalty's gradient to the gradients
 // of the node's outputs before calling the layer's backward.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -175,7 +185,7 @@ class Model : public Layer<T> {
                       const std::vector<const Mask*>& input_masks = {});
   // The activity-regularization loss of the most recent run (0 when no layer has an
   // activity_regularizer, or before any run); see "Activity regularizers" above.
-  T activity_loss() const { return activity_loss_; }
+  T activity_loss() const { return activity_loss_.load(std::memory_order_relaxed); }
 
   // ---- Layer interface (a model can be a layer of another model) --------------------------
   // build() checks the shapes against the declared inputs; nothing else to create.
@@ -250,7 +260,7 @@ class Model : public Layer<T> {
   std::vector<std::shared_ptr<Layer<T>>> registry_;     // distinct layers, order of first use
   std::unordered_map<const Layer<T>*, int64_t> calls_;  // layer -> number of nodes declared
   mutable std::shared_ptr<const Plan> plan_;            // derived; reset on every change
-  T activity_loss_ = T(0);                              // of the most recent run
+  std::atomic<T> activity_loss_{T(0)};                  // of the most recent run (atomic: concurrent predicts)
 };
 
 extern template class Model<float>;

@@ -12,6 +12,7 @@
 
 #include "io/file_io.h"
 #include "rnnx/core/error.h"
+#include "rnnx/io/read_limits.h"
 
 namespace rnnx {
 namespace {
@@ -216,7 +217,8 @@ Tensor<T> IdxArray::as() const {
 
 IdxArray parse_idx(std::span<const uint8_t> data, const std::string& where, uint64_t max_bytes) {
   if (is_gzip(data)) {
-    const std::vector<uint8_t> plain = gunzip(data, where, max_bytes);
+    const std::vector<uint8_t> plain =
+        gunzip(data, where, std::min<uint64_t>(max_bytes, static_cast<uint64_t>(read_limits().max_decoded_bytes)));
     return parse_plain(plain, where);
   }
   return parse_plain(data, where);
