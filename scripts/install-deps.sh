@@ -3,7 +3,7 @@
 # everything is already installed.
 set -euo pipefail
 packages=(g++ cmake make libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev libhdf5-dev libdnnl-dev
-  libcli11-dev libcairo2-dev pkg-config dataset-fashion-mnist)
+  libcli11-dev libcairo2-dev pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

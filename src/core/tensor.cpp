@@ -69,7 +69,7 @@ const T& Tensor<T>::at(std::initializer_list<int64_t> index) const {
 }
 
 template <class T>
-Tensor<T> Tensor<T>::reshaped(Shape shape) const {
+Tensor<T> Tensor<T>::reshaped(Shape shape) const {  // NOLINT(performance-unnecessary-value-param): API
   if (num_elements(shape) != size())
     throw ShapeError("cannot reshape tensor of shape " + to_string(shape_) + " to " + to_string(shape));
   Tensor<T> out;

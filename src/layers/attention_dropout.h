@@ -7,14 +7,16 @@
 
 #include "rnnx/core/error.h"
 #include "rnnx/core/rng.h"
+#include "rnnx/core/sample_rng.h"
 #include "rnnx/core/tensor.h"
 
 namespace rnnx::detail {
 
 // drop = the dropout mask for the probabilities p: `fixed` when set (tests inject Keras'
 // own; ShapeError naming `where` unless it has p's shape), else 1 / (1 - rate) or 0 per
-// element, kept where rng.uniform() < 1 - rate (rng created from `seed` on first use).
-// Returns p * drop.
+// element, kept where uniform() < 1 - rate: one call key from rng (created from `seed` on
+// first use), then each sample's part (axis 0 of p) from its own generator
+// (core/sample_rng.h). Returns p * drop.
 template <class T>
 Tensor<T> drop_attention(const Tensor<T>& p, double rate, const Tensor<T>& fixed, std::optional<Rng>& rng,
                          uint64_t seed, const std::string& where, Tensor<T>& drop) {
@@ -27,7 +29,8 @@ Tensor<T> drop_attention(const Tensor<T>& p, double rate, const Tensor<T>& fixed
     if (!rng) rng.emplace(seed);
     drop = Tensor<T>(p.shape());
     const double keep = 1.0 - rate;
-    for (auto& m : drop.values()) m = rng->uniform() < keep ? static_cast<T>(1.0 / keep) : T(0);
+    fill_per_sample(drop, rng->next_u64(), 0,
+                    [&](Rng& r) { return r.uniform() < keep ? static_cast<T>(1.0 / keep) : T(0); });
   }
   Tensor<T> pd = p;
   for (int64_t e = 0; e < pd.size(); ++e) pd[e] *= drop[e];

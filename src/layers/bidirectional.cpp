@@ -62,7 +62,7 @@ Bidirectional<T>::Bidirectional(std::unique_ptr<RNN<T>> layer, BidirectionalOpti
 
 template <class T>
 void Bidirectional<T>::set_up(const RNN<T>& original, std::unique_ptr<RNN<T>> backward_layer) {
-  const std::string base_name = original.name();
+  const std::string& base_name = original.name();
   RNNOptions fo = forward_->rnn_options();
   fo.zero_output_for_mask = fo.return_sequences;
   if (!backward_layer) {

@@ -4,6 +4,7 @@
 
 #include "layers/call_tape.h"
 #include "layers/shape_checks.h"
+#include "rnnx/core/sample_rng.h"
 
 namespace rnnx {
 
@@ -79,11 +80,11 @@ LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
   build({x.shape()});
   LayerOutputs<T> out;
   if (in.mask) out.mask = *in.mask;
-  last_mask_ = Tensor<T>();
   if (in.mode != Mode::training) {  // writes no member: concurrent inference calls are safe
     out.outputs.push_back(x);
     return out;
   }
+  last_mask_ = Tensor<T>();
   if (options_.rate == 0.0) {
     out.outputs.push_back(x);
     tape_.push_back({x.shape(), Tensor<T>()});
@@ -101,7 +102,14 @@ LayerOutputs<T> Dropout<T>::call(const LayerInputs<T>& in) {
     const double keep = 1.0 - options_.rate;
     const T scale = keep > 0.0 ? static_cast<T>(1.0 / keep) : T(0);
     last_mask_ = Tensor<T>(noise);
-    for (auto& m : last_mask_.values()) m = rng_->uniform() < keep ? scale : T(0);
+    // One key per call, then each sample's part from its own generator (core/sample_rng.h),
+    // so the masks do not depend on how a batch is split into calls.
+    const uint64_t key = rng_->next_u64();
+    const auto draw = [&](Rng& r) { return r.uniform() < keep ? scale : T(0); };
+    if (options_.noise_shape.empty() || options_.noise_shape[0] != 1)
+      fill_per_sample(last_mask_, key, 0, draw);
+    else
+      fill_shared(last_mask_, key, draw);  // noise_shape (1, ...): one mask for all samples
   }
   apply_mask(x, last_mask_, out.outputs.emplace_back(x.shape()));
   tape_.push_back({x.shape(), last_mask_});

@@ -4,6 +4,7 @@
 
 #include "layers/call_tape.h"
 #include "layers/shape_checks.h"
+#include "rnnx/core/sample_rng.h"
 
 namespace rnnx {
 
@@ -146,14 +147,17 @@ LayerOutputs<T> NoiseLayer<T>::call(const LayerInputs<T> &in) {
     if (!rng_) rng_.emplace(this->seed());
     last_noise_ = Tensor<T>(noise);
     const double r = options_.rate;
-    for (auto &v : last_noise_.values()) {
-      if (kind_ == NoiseKind::gaussian_noise)
-        v = static_cast<T>(r * rng_->normal());
-      else if (kind_ == NoiseKind::gaussian_dropout)
-        v = static_cast<T>(1.0 + std::sqrt(r / (1.0 - r)) * rng_->normal());
-      else
-        v = rng_->uniform() >= r ? T(1) : T(0);  // K3: kept where uniform >= rate
-    }
+    const auto draw = [&](Rng &g) {
+      if (kind_ == NoiseKind::gaussian_noise) return static_cast<T>(r * g.normal());
+      if (kind_ == NoiseKind::gaussian_dropout) return static_cast<T>(1.0 + std::sqrt(r / (1.0 - r)) * g.normal());
+      return g.uniform() >= r ? T(1) : T(0);  // K3: kept where uniform >= rate
+    };
+    // One key per call, then each sample's part from its own generator (core/sample_rng.h).
+    const uint64_t key = rng_->next_u64();
+    if (options_.noise_shape.empty() || options_.noise_shape[0] != 1)
+      fill_per_sample(last_noise_, key, 0, draw);
+    else
+      fill_shared(last_noise_, key, draw);
   }
   Tensor<T> &y = out.outputs.emplace_back(x.shape());
   const std::vector<int64_t> ni = noise_index(x.shape(), noise);

@@ -1,5 +1,6 @@
 #include "rnnx/layers/pooling.h"
 
+#include <cmath>
 #include <limits>
 
 #include "layers/call_tape.h"
@@ -67,7 +68,7 @@ LayerOutputs<T> GlobalMaxPooling1D<T>::call(const LayerInputs<T>& in) {
       T m = -std::numeric_limits<T>::infinity();
       for (int64_t t = 0; t < g.steps; ++t) {
         const T v = xb[t * g.step_stride + f * g.feature_stride];
-        if (v > m || v != v) m = v;  // NaN propagates, as in a max reduction
+        if (v > m || std::isnan(v)) m = v;  // NaN propagates, as in a max reduction
       }
       y[b * g.features + f] = m;
     }

@@ -6,6 +6,7 @@
 #include "layers/call_tape.h"
 #include "layers/rnn_trace.h"
 #include "rnnx/core/error.h"
+#include "rnnx/core/sample_rng.h"
 #include "rnnx/kernels/kernels.h"
 
 namespace rnnx {
@@ -171,7 +172,11 @@ void RNN<T>::dropout_masks_for_call(int64_t batch, int64_t steps, Tensor<T>& who
       Tensor<T> mask(shapes[k]);
       const double rate = specs[k].rate;
       const T scale = static_cast<T>(1.0 / (1.0 - rate));
-      for (T& v : mask.values()) v = dropout_rng_.uniform() < rate ? T(0) : scale;
+      // One key per mask and call, then each sample's part from its own generator
+      // (core/sample_rng.h): the masks do not depend on how a batch is split into calls.
+      const int sample_axis = shapes[k].size() == 3 && options_.time_major ? 1 : 0;
+      fill_per_sample(mask, dropout_rng_.next_u64(), sample_axis,
+                      [&](Rng& r) { return r.uniform() < rate ? T(0) : scale; });
       out.push_back(std::move(mask));
     }
   };

@@ -2,6 +2,7 @@
 
 #include "layers/call_tape.h"
 #include "layers/shape_checks.h"
+#include "rnnx/core/sample_rng.h"
 
 namespace rnnx {
 
@@ -71,6 +72,9 @@ LayerOutputs<T> TimeDistributed<T>::call(const LayerInputs<T>& in) {
       inner_in.mask = &flat_mask;
     }
   }
+  // Inner row b·steps + t is sample b's step t: its global place keeps per-sample random
+  // draws (core/sample_rng.h) independent of how the batch was split.
+  const SampleOffset offset(first_sample() * steps);
   LayerOutputs<T> inner_out = layer_->call(inner_in);
   LayerOutputs<T> out;
   out.outputs.push_back(inner_out.outputs.at(0).reshaped(out_shape));

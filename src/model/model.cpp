@@ -116,8 +116,11 @@ ModelTensor Model<T>::input(std::shared_ptr<InputLayer<T>> layer) {
 }
 
 template <class T>
+// The vectors are moved into the node (clang-tidy misses the moves).
+// NOLINTBEGIN(performance-unnecessary-value-param)
 int64_t Model<T>::add_node(std::shared_ptr<Layer<T>> layer, int64_t node_index, std::vector<ModelTensor> args,
                            std::vector<ModelTensor> initial_state, std::vector<ModelTensor> constants, bool pass_mask) {
+  // NOLINTEND(performance-unnecessary-value-param)
   const std::string context = layer->class_name() + " '" + layer->name() + "'";
   std::vector<Shape> shapes;  // args, then constants (layers/rnn.h)
   for (const auto& t : args) shapes.push_back(node_of(t, context).output_shapes[static_cast<size_t>(t.index)]);
@@ -156,6 +159,7 @@ std::vector<ModelTensor> Model<T>::call(std::shared_ptr<Layer<T>> layer, const s
 }
 
 template <class T>
+// NOLINTNEXTLINE(performance-unnecessary-value-param): both are moved into the pending node
 void Model<T>::connect(std::shared_ptr<Layer<T>> layer, std::vector<TensorKey> args, ConnectOptions options) {
   prepare_layer(layer);
   Pending p;

@@ -93,7 +93,7 @@ void Optimizer<T>::clip_gradients() {
     const T c = static_cast<T>(*options_.global_clipnorm);
     // Keras: clip·min(1/norm, 1/clip) + (norm - norm), NaN when the norm is inf or NaN.
     T scale = c * std::min(T(1) / norm, static_cast<T>(1.0 / *options_.global_clipnorm));
-    scale += norm - norm;
+    scale += norm - norm;  // NOLINT(misc-redundant-expression): NaN when norm is Inf, as Keras
     // Keras scales with `v * scale`, which turns a tf.IndexedSlices into a dense tensor (its
     // rows summed): after global clipping every gradient is dense.
     sparse_.assign(sparse_.size(), nullptr);

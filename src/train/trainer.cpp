@@ -203,7 +203,12 @@ typename Trainer<T>::StepResult Trainer<T>::run_step(const Batch& batch, bool tr
   std::vector<Tensor<T>> y_pred;
   std::vector<Mask> masks;
   auto* model = dynamic_cast<Model<T>*>(&model_);
-  if (model) {
+  if (runner_) {
+    BatchOutputs<T> out = runner_->forward(batch.x, mode);
+    y_pred = std::move(out.outputs);
+    masks = std::move(out.masks);
+    masks.resize(y_pred.size());
+  } else if (model) {
     ModelOutputs<T> out = model->run(batch.x, mode);
     y_pred = std::move(out.outputs);
     masks = std::move(out.masks);
@@ -245,7 +250,10 @@ typename Trainer<T>::StepResult Trainer<T>::run_step(const Batch& batch, bool tr
     r.loss += detail::step_activity_loss(model_, y_pred, grads, training);  // and its gradient
 
     if (training) {
-      model_.backward(grads);
+      if (runner_)
+        runner_->backward(grads);
+      else
+        model_.backward(grads);
       for (const auto& p : params)
         if (p.trainable && p.regularizer.active()) add_penalty_grad(p.regularizer, *p.value, *p.grad);
       c.options.optimizer->apply(params);
@@ -260,7 +268,12 @@ typename Trainer<T>::StepResult Trainer<T>::run_step(const Batch& batch, bool tr
         m->update_state(batch.y[i], y_pred[i], nullptr, masks[i].empty() ? nullptr : &masks[i]);
     return r;
   } catch (...) {
-    if (training) model_.clear_tape();  // leave no half-finished training call behind
+    if (training) {  // leave no half-finished training call behind
+      if (runner_)
+        runner_->discard();
+      else
+        model_.clear_tape();
+    }
     throw;
   }
 }

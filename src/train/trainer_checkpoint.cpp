@@ -6,60 +6,15 @@
 #include "rnnx/core/error.h"
 #include "rnnx/io/checkpoint.h"
 #include "rnnx/io/save_model.h"
-#include "rnnx/layers/bidirectional.h"
-#include "rnnx/layers/dropout.h"
-#include "rnnx/layers/rnn.h"
-#include "rnnx/layers/time_distributed.h"
 #include "rnnx/model/model.h"
 #include "rnnx/train/trainer.h"
+#include "train/layer_rngs.h"
 
 namespace rnnx {
 namespace {
 
-// One layer's dropout generator: an RNN's or a Dropout layer's.
-template <class T>
-struct LayerRng {
-  std::string name;
-  RNN<T>* rnn = nullptr;
-  Dropout<T>* dropout = nullptr;
-
-  Rng::State get() const { return rnn ? rnn->dropout_rng_state() : dropout->dropout_rng_state(); }
-  void set(const Rng::State& state) const {
-    if (rnn)
-      rnn->set_dropout_rng_state(state);
-    else
-      dropout->set_dropout_rng_state(state);
-  }
-};
-
-// The dropout generators of `layer` and of the layers inside it, depth first in layers()
-// order, each named by its layer path below the trained model ("bidirectional/forward_lstm").
-template <class T>
-void collect_rngs(Layer<T>& layer, const std::string& path, std::vector<LayerRng<T>>& out) {
-  const auto inner = [&](Layer<T>& child) {
-    collect_rngs(child, path.empty() ? child.name() : path + "/" + child.name(), out);
-  };
-  if (auto* model = dynamic_cast<Model<T>*>(&layer)) {
-    for (const auto& child : model->layers()) inner(*child);
-  } else if (auto* bidi = dynamic_cast<Bidirectional<T>*>(&layer)) {
-    inner(bidi->forward_layer());
-    inner(bidi->backward_layer());
-  } else if (auto* td = dynamic_cast<TimeDistributed<T>*>(&layer)) {
-    inner(*td->layer());
-  } else if (auto* rnn = dynamic_cast<RNN<T>*>(&layer)) {
-    out.push_back({path, rnn, nullptr});
-  } else if (auto* dropout = dynamic_cast<Dropout<T>*>(&layer)) {
-    out.push_back({path, nullptr, dropout});
-  }
-}
-
-template <class T>
-std::vector<LayerRng<T>> layer_rngs(Layer<T>& model) {
-  std::vector<LayerRng<T>> out;
-  // The trained model's own name is left out, as in weight names ("lstm/kernel").
-  collect_rngs(model, dynamic_cast<Model<T>*>(&model) ? "" : model.name(), out);
-  return out;
-}
+using detail::layer_rngs;
+using detail::LayerRng;
 
 // The model's Keras JSON, or "" when it has none: a plain layer, or a model Keras 3 could
 // not load (ConfigError from model_to_keras_json), which can still be trained and resumed.

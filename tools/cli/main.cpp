@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "cli.h"
+#include "parallel_job.h"
 #include "rnnx/core/error.h"
 #include "run_files.h"
 
@@ -58,6 +60,9 @@ int run_command(int argc, char** argv) {
   } catch (const rnnx::Error& e) {
     std::cerr << "rnnx: error: " << e.what() << "\n";
     return 1;
+  } catch (const std::filesystem::filesystem_error& e) {  // the OS refused (read-only, full disk)
+    std::cerr << "rnnx: error: " << e.what() << "\n";
+    return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "rnnx: error: out of memory\n";
     return 1;
@@ -78,13 +83,18 @@ int main(int argc, char** argv) {
   std::cout.flush();
   const pid_t parent = getpid();
   const pid_t child = fork();
-  if (child < 0) return run_command(argc, argv);  // no process to spare: run here
+  if (child < 0) {  // no process to spare: run here
+    const int code = run_command(argc, argv);
+    rnnx::cli::end_parallel_job(code);
+    return code;
+  }
   if (child == 0) {
     // The command dies with the rnnx process: a killed `rnnx train` leaves no orphan running.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) std::_Exit(1);
     const int code = run_command(argc, argv);
     std::cout.flush();
     std::cerr.flush();
+    rnnx::cli::end_parallel_job(code);  // under mpirun: MPI_Finalize, or MPI_Abort after an error
     std::_Exit(code);
   }
   int status = 0;

@@ -1,4 +1,6 @@
 // rnnx predict MODEL [DATA] [--output OUT.npz|OUT.csv]
+// Under `mpirun -np N`, rank r predicts the r-th contiguous block of the samples and rank 0
+// writes all outputs in the original order (parallel_job.h; every rank reads the inputs).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -7,8 +9,10 @@
 
 #include "cli.h"
 #include "data.h"
+#include "parallel_job.h"
 #include "rnnx/io/model_file.h"
 #include "rnnx/io/npy.h"
+#include "rnnx/train/data_parallel.h"
 #include "rnnx/train/trainer.h"
 #include "run_files.h"
 
@@ -68,6 +72,7 @@ std::string outputs_csv(const std::vector<Tensor<float>>& outputs) {
 
 int run_predict(const PredictCommand& o) {
   set_threads(o.threads);
+  const std::shared_ptr<Communicator> job = parallel_job();
   auto model = load_cli_model(o.model);
   const std::string& path = o.data.data;
   std::vector<Tensor<float>> inputs;
@@ -78,7 +83,14 @@ int run_predict(const PredictCommand& o) {
   }
   // In batches, so a large data set does not hold every layer's activations at once.
   Trainer<float> trainer(*model);
-  const std::vector<Tensor<float>> outputs = trainer.predict(inputs, o.batch_size);
+  std::vector<Tensor<float>> outputs;
+  if (job) {
+    DataParallel<float> dp(trainer, job);
+    outputs = dp.predict(inputs, o.batch_size);
+    if (dp.rank() != 0) return 0;
+  } else {
+    outputs = trainer.predict(inputs, o.batch_size);
+  }
   if (o.output.empty()) {
     for (size_t i = 0; i < outputs.size(); ++i) print_tensor(std::cout, "output_" + std::to_string(i), outputs[i]);
   } else if (ends_with(o.output, ".csv")) {

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <span>
 
+#include "io/file_io.h"
 #include "rnnx/core/error.h"
 
 #ifdef RNNX_CLI_OPENMP
@@ -23,18 +25,7 @@ std::string g_command_line;
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  const bool ok =
-      std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  const int err = errno;
-  std::fclose(f);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : err;
-    std::remove(tmp.c_str());
-    throw IoError("cannot write '" + path + "': " + std::strerror(e));
-  }
+  detail::write_file_atomic(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 void set_threads(int threads) {

@@ -1,7 +1,10 @@
 // rnnx train [DATA] [options]: fit a model (train_model.h) on a data source (data.h) and
 // write the run's outputs to a folder: model.keras, history.csv, curves.png, settings.json
 // and (unless --no-checkpoint) checkpoint.ckpt, from which --resume continues bit for bit.
+// Under `mpirun -np N` it trains data-parallel (parallel_job.h, train/data_parallel.h): the
+// same weights for every N; rank 0 prints and writes; --resume works with another N.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -13,15 +16,18 @@
 
 #include "cli.h"
 #include "data.h"
+#include "parallel_job.h"
 #include "plot.h"
 #include "rnnx/core/error.h"
 #include "rnnx/io/csv.h"
 #include "rnnx/io/save_model.h"
 #include "rnnx/train/csv_logger.h"
+#include "rnnx/train/data_parallel.h"
 #include "rnnx/train/early_stopping.h"
 #include "rnnx/train/losses.h"
 #include "rnnx/train/metrics.h"
 #include "rnnx/train/model_checkpoint.h"
+#include "rnnx/train/terminate_on_nan.h"
 #include "rnnx/train/optimizer.h"
 #include "rnnx/train/reduce_lr_on_plateau.h"
 #include "rnnx/train/trainer.h"
@@ -56,6 +62,7 @@ struct TrainCommand {
   std::string class_weight;
   std::string standardize = "auto";
   int verbose = 1;
+  int64_t shards = 8;  // under mpirun: DataParallelOptions::shards
 };
 
 std::map<int64_t, double> parse_class_weight(const std::string& text, const Dataset& d) {
@@ -103,14 +110,18 @@ void truncate_history(const std::string& path, int64_t done) {
   std::ifstream f(path, std::ios::binary);
   std::string line, kept;
   bool header = true;
+  size_t fields = 0;
   while (std::getline(f, line)) {
+    const size_t n = static_cast<size_t>(std::count(line.begin(), line.end(), ',')) + 1;
     if (header) {
       kept += line + "\n";
       header = false;
+      fields = n;
       continue;
     }
+    // A row cut short by a kill in the middle of its write is dropped too.
     const int64_t epoch = std::strtoll(line.c_str(), nullptr, 10);
-    if (epoch < done) kept += line + "\n";
+    if (epoch < done && n == fields) kept += line + "\n";
   }
   write_text_atomic(path, kept);
 }
@@ -133,11 +144,63 @@ void draw_history(const std::string& csv, const std::string& png, const std::str
   write_history_png(png, names, columns, title);
 }
 
+// Fails before any training if the folder cannot take files (read-only, no permission, no
+// space), and removes temporary files that a killed run left behind (outputs are written to
+// "<name>.tmp.<pid>.<n>" and renamed; one output folder belongs to one run at a time).
+void prepare_output_folder(const std::string& dir) {
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name.find(".tmp.") != std::string::npos) fs::remove(e.path());
+  }
+  write_text_atomic((fs::path(dir) / ".rnnx-write-check").string(), "");
+  fs::remove(fs::path(dir) / ".rnnx-write-check");
+}
+
+// Training on a NaN or Inf only spreads it into every weight: refuse such data up front,
+// naming the array and the first bad element (inference leaves NaN to IEEE arithmetic).
+void require_finite(const Tensor<float>& t, const std::string& what) {
+  for (int64_t i = 0; i < t.size(); ++i) {
+    if (std::isfinite(t[i])) continue;
+    const int64_t per_sample = t.rank() > 0 && t.dim(0) > 0 ? t.size() / t.dim(0) : 1;
+    throw NumericError(what + " holds " + format_value(t[i]) + " at sample " + std::to_string(i / per_sample) +
+                       ", element " + std::to_string(i % per_sample) +
+                       " of the sample; training needs finite values (drop or fill those samples first)");
+  }
+}
+
+void require_finite(const Dataset& d, const std::optional<ValidationData<float>>& validation) {
+  require_finite(d.data.x, "the training inputs");
+  require_finite(d.data.y, "the training labels");
+  if (validation) {
+    require_finite(validation->x[0], "the validation inputs");
+    require_finite(validation->y[0], "the validation labels");
+  }
+}
+
+// The wall time of each epoch, validation included (settings.json "epoch_seconds").
+class EpochTimer : public Callback<float> {
+ public:
+  void on_epoch_begin(int64_t /*epoch*/, const Logs& /*logs*/) override { start_ = std::chrono::steady_clock::now(); }
+  void on_epoch_end(int64_t /*epoch*/, Logs& /*logs*/) override {
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+  std::vector<double> seconds;
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
 int run_train(TrainCommand& o) {
   const auto t0 = std::chrono::steady_clock::now();
   set_threads(o.threads);
+  // Under mpirun, data-parallel: every rank loads the data and builds the model; rank 0
+  // prints and writes the outputs.
+  const std::shared_ptr<Communicator> job = parallel_job();
+  const bool writer = !job || job->rank() == 0;
+  std::ostream& out = rank0_out();
   Dataset data = load_dataset(o.data, DataUse::train);
-  std::cout << "data: " << data.description << "\n";
+  out << "data: " << data.description << "\n";
 
   // Validation: --validation-data, else the source's own, else the last fraction.
   std::optional<ValidationData<float>> validation;
@@ -150,6 +213,8 @@ int run_train(TrainCommand& o) {
   } else if (data.validation) {
     validation = ValidationData<float>{{data.validation->x}, {data.validation->y}, std::nullopt};
   }
+
+  require_finite(data, validation);
 
   // Regression presets train on standardised data; the scaling is folded into the weights
   // afterwards, so the saved model takes and predicts raw values.
@@ -168,7 +233,7 @@ int run_train(TrainCommand& o) {
     apply_standardization(*scaling, data.data.x, &data.data.y);
     if (validation) apply_standardization(*scaling, validation->x[0], &validation->y[0]);
   }
-  std::cout << "model: " << built.description << "\n" << model.summary() << "\n";
+  out << "model: " << built.description << "\n" << model.summary() << "\n";
 
   std::map<std::string, double> kwargs;
   if (o.learning_rate > 0) kwargs["learning_rate"] = o.learning_rate;
@@ -184,17 +249,19 @@ int run_train(TrainCommand& o) {
   trainer.compile(std::shared_ptr<const Loss<float>>(make_loss<float>(loss)),
                   std::shared_ptr<Optimizer<float>>(make_optimizer<float>(o.optimizer, kwargs)), metrics);
 
-  fs::create_directories(o.output);
+  if (writer) prepare_output_folder(o.output);
   const std::string ckpt = (fs::path(o.output) / "checkpoint.ckpt").string();
   const std::string history_csv = (fs::path(o.output) / "history.csv").string();
   int64_t initial_epoch = 0;
+  std::unique_ptr<DataParallel<float>> dp;
+  if (job) dp = std::make_unique<DataParallel<float>>(trainer, job, DataParallelOptions{.shards = o.shards});
   if (o.resume) {
-    if (!fs::exists(ckpt))
+    if (writer && !fs::exists(ckpt))
       throw IoError("--resume: no checkpoint '" + ckpt + "' (run the same command without --resume first)");
-    initial_epoch = trainer.load_checkpoint(ckpt);
-    truncate_history(history_csv, initial_epoch);
-    std::cout << "resuming after epoch " << initial_epoch << " from " << ckpt << "\n";
-  } else {
+    initial_epoch = dp ? dp->load_checkpoint(ckpt) : trainer.load_checkpoint(ckpt);
+    if (writer) truncate_history(history_csv, initial_epoch);
+    out << "resuming after epoch " << initial_epoch << " from " << ckpt << "\n";
+  } else if (writer) {
     fs::remove(history_csv);
   }
 
@@ -210,8 +277,12 @@ int run_train(TrainCommand& o) {
     fo.validation_data = validation;
   else
     fo.validation_split = o.validation_split;
-  fo.callbacks.push_back(std::make_shared<CSVLogger<float>>(history_csv, ",", o.resume));
-  if (!o.no_checkpoint) fo.callbacks.push_back(std::make_shared<ModelCheckpoint<float>>(ckpt));
+  // First: a NaN loss stops the epoch before anything of it is logged or checkpointed.
+  fo.callbacks.push_back(std::make_shared<TerminateOnNaN<float>>(/*raise_error=*/true));
+  const auto epoch_timer = std::make_shared<EpochTimer>();
+  fo.callbacks.push_back(epoch_timer);
+  if (writer) fo.callbacks.push_back(std::make_shared<CSVLogger<float>>(history_csv, ",", o.resume));
+  if (writer && !o.no_checkpoint) fo.callbacks.push_back(std::make_shared<ModelCheckpoint<float>>(ckpt));
   const bool has_validation = validation || o.validation_split > 0;
   const std::string monitor = has_validation ? "val_loss" : "loss";
   if (o.early_stopping > 0) {
@@ -228,10 +299,23 @@ int run_train(TrainCommand& o) {
     rl.factor = o.reduce_lr_factor;
     fo.callbacks.push_back(std::make_shared<ReduceLROnPlateau<float>>(rl));
   }
-  if (initial_epoch < o.epochs)
-    trainer.fit({data.data.x}, {data.data.y}, fo);
-  else
-    std::cout << "the checkpoint has all " << o.epochs << " epochs already\n";
+  if (initial_epoch < o.epochs) {
+    try {
+      if (dp)
+        dp->fit({data.data.x}, {data.data.y}, fo);
+      else
+        trainer.fit({data.data.x}, {data.data.y}, fo);
+    } catch (const NumericError& e) {
+      const bool kept = !o.no_checkpoint && fs::exists(ckpt);
+      throw NumericError(std::string(e.what()) + ". No model was written; " +
+                         (kept ? "the last good checkpoint '" + ckpt +
+                                     "' is kept (continue from it with --resume and a lower --learning-rate or "
+                                     "--clipnorm)"
+                               : "no epoch had finished, so there is no checkpoint") +
+                         ". A NaN or Inf in the data also gives this: check the inputs and labels.");
+    }
+  } else
+    out << "the checkpoint has all " << o.epochs << " epochs already\n";
 
   if (scaling) fold_standardization(model, *scaling);
   nlohmann::json results;
@@ -240,7 +324,8 @@ int run_train(TrainCommand& o) {
     EvaluateOptions<float> eo;
     eo.verbose = 0;
     eo.batch_size = std::max<int64_t>(o.batch_size, 256);
-    const Logs scores = trainer.evaluate({data.test->x}, {data.test->y}, eo);
+    const Logs scores =
+        dp ? dp->evaluate({data.test->x}, {data.test->y}, eo) : trainer.evaluate({data.test->x}, {data.test->y}, eo);
     test_line = "test (" + std::to_string(data.test->samples()) + " samples):";
     for (const auto& [k, v] : scores.items()) {
       test_line += (k == scores.items().front().first ? " " : " - ") + k + ": " + format_value(v);
@@ -248,6 +333,7 @@ int run_train(TrainCommand& o) {
     }
   }
 
+  if (!writer) return 0;
   // Outputs: the model (with a test vector of a few samples, for `rnnx verify`), the curves,
   // the settings.
   const Split& sample_source = data.test ? *data.test : data.data;
@@ -278,6 +364,18 @@ int run_train(TrainCommand& o) {
   s["shuffle"] = !o.no_shuffle;
   s["seed"] = o.model.seed;
   s["threads"] = o.threads;
+  s["epoch_seconds"] = epoch_timer->seconds;
+  if (dp) {  // where rank 0's training steps spent their time (docs/mpi-scaling.md)
+    const DataParallelTimes& t = dp->times();
+    s["data_parallel"] = {{"ranks", dp->size()},
+                          {"shards", o.shards},
+                          {"steps", t.steps},
+                          {"forward_seconds", t.forward},
+                          {"backward_seconds", t.backward},
+                          {"reduce_seconds", t.reduce},
+                          {"gather_seconds", t.gather},
+                          {"bytes_sent", t.bytes_sent}};
+  }
   if (scaling) {
     s["standardization"] = {{"x_mean", scaling->x_mean},
                             {"x_std", scaling->x_std},
@@ -290,10 +388,10 @@ int run_train(TrainCommand& o) {
   s["cpu"] = cpu_name();
   write_text_atomic((fs::path(o.output) / "settings.json").string(), s.dump(2) + "\n");
 
-  std::cout << "wrote " << model_path << ", " << history_csv << ", " << curves << ", "
-            << (fs::path(o.output) / "settings.json").string() << (o.no_checkpoint ? "" : ", " + ckpt) << " ("
-            << format_value(seconds).substr(0, format_value(seconds).find('.') + 2) << " s)\n";
-  if (!test_line.empty()) std::cout << test_line << "\n";
+  out << "wrote " << model_path << ", " << history_csv << ", " << curves << ", "
+      << (fs::path(o.output) / "settings.json").string() << (o.no_checkpoint ? "" : ", " + ckpt) << " ("
+      << format_value(seconds).substr(0, format_value(seconds).find('.') + 2) << " s)\n";
+  if (!test_line.empty()) out << test_line << "\n";
   return 0;
 }
 
@@ -370,6 +468,12 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->group(t);
   sub->add_option("--threads", o->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber)->group(t);
+  sub->add_option("--shards", o->shards,
+                  "under mpirun -np N: cut every batch into this many shards (a power of two that N divides); the "
+                  "results depend on it, never on N")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(t);
   sub->add_option("--early-stopping", o->early_stopping, "stop after this many epochs without improvement (patience)")
       ->check(CLI::NonNegativeNumber)
       ->group(t);

@@ -3,7 +3,11 @@
 //
 // Inference: identity. Training with rate > 0: inverted dropout, each kept element scaled by
 // 1/(1-rate); rate == 1 drops everything. The keep/drop draws come from the layer's own Rng,
-// seeded from seed() on the first training call, so a seed gives the same sequence of masks.
+// seeded from seed() on the first training call, so a seed gives the same sequence of masks:
+// each training call draws one key from it, and each sample's part of the mask comes from
+// the generator of (key, the sample's place in the global batch) (core/sample_rng.h), so the
+// masks do not depend on how a batch is split into calls; a noise_shape whose batch entry
+// is 1 draws one mask shared by all samples.
 // noise_shape (optional, rank of the input; -1 = take the input's dimension) makes the mask
 // broadcast along axes where it is 1, e.g. {-1, 1, -1} drops the same features at every step.
 // The input mask (if any) is passed through. A training call keeps its dropout mask (for the

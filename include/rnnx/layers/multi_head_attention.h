@@ -80,6 +80,15 @@ class MultiHeadAttention : public Layer<T> {
   // [B, N, T, S]) instead of drawing one; for gradient checks.
   void set_fixed_dropout_mask(Tensor<T> mask) { fixed_mask_ = std::move(mask); }
 
+  // The generator the dropout masks are drawn from (one call key per training call, then
+  // per-sample draws: core/sample_rng.h), for training checkpoints, as Dropout's. Before the
+  // first training call this is the state Rng(seed()) starts with.
+  Rng::State dropout_rng_state() const { return rng_ ? rng_->state() : Rng(this->seed()).state(); }
+  void set_dropout_rng_state(const Rng::State& state) {
+    if (!rng_) rng_.emplace(this->seed());
+    rng_->set_state(state);
+  }
+
  private:
   void check_shapes(const std::vector<Shape>& s) const;
   struct Call {

@@ -6,7 +6,9 @@
 //
 // Training mode (Keras' random numbers cannot be reproduced; rnnx draws from
 // the layer's own Rng, seeded from seed() on the first training call, as
-// Dropout):
+// Dropout: one call key per call, then each sample's noise from its own
+// generator, core/sample_rng.h, so the noise does not depend on how a batch is
+// split into calls):
 //  - SpatialDropout1D(rate): Dropout with noise shape (batch, 1, features): a
 //  whole feature
 //    channel of a sample is dropped at every step (kept ones scaled by
@@ -78,6 +80,15 @@ class NoiseLayer : public Layer<T> {
   void set_fixed_noise(Tensor<T> noise) { fixed_noise_ = std::move(noise); }
   // The noise of the last training call (empty after an inference call).
   const Tensor<T> &last_noise() const { return last_noise_; }
+
+  // The generator the noise is drawn from (one call key per training call, then per-sample
+  // draws: core/sample_rng.h), for training checkpoints, as Dropout's. Before the first
+  // training call this is the state Rng(seed()) starts with.
+  Rng::State noise_rng_state() const { return rng_ ? rng_->state() : Rng(this->seed()).state(); }
+  void set_noise_rng_state(const Rng::State &state) {
+    if (!rng_) rng_.emplace(this->seed());
+    rng_->set_state(state);
+  }
 
  private:
   Shape noise_shape_for(const Shape &input_shape) const;

@@ -47,7 +47,10 @@
 //
 // Seeds: build() initialises the weights from Layer::seed(); training calls draw dropout
 // masks from a generator derived from the same seed, once per call (one mask per sample,
-// the same for every step; except a cell's sequence_input_dropout(), a mask per step). set_fixed_dropout_masks()
+// the same for every step; except a cell's sequence_input_dropout(), a mask per step): one
+// key per mask, then each sample's row from the generator of (key, the sample's place in the
+// global batch) (core/sample_rng.h), so the masks do not depend on how a batch is split
+// into calls. set_fixed_dropout_masks()
 // replaces the drawn masks for all following training calls (used to reproduce Keras masks).
 #include <cstdint>
 #include <memory>

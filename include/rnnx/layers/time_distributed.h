@@ -13,6 +13,8 @@
 // Training: a training-mode call is one training call of the wrapped layer (on the
 // (batch*steps, ...) view); backward reshapes the gradient the same way and undoes that
 // call with the wrapped layer's backward, so the wrapped layer's tape (LIFO) is followed.
+// The inner call runs with first_sample() · steps as its first sample (core/sample_rng.h),
+// so the wrapped layer's per-sample random draws keep their global place.
 // The wrapped layer's activity_regularizer does not apply (Keras 3 runs its call(), not the
 // layer; spec §3.9), and this layer has none of its own.
 #include <memory>

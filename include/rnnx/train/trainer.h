@@ -49,9 +49,9 @@
 //   trainer.fit(x, y, {.epochs = 4, .initial_epoch = done});               // epochs 3 and 4
 // A checkpoint holds the weights, the optimizer's slot variables (Optimizer::state()),
 // iterations (as step) and constant learning rate (scalar "learning_rate"), fit's shuffling
-// generator, the dropout generators of the model's layers (RNN and Dropout layers, also
-// inside Bidirectional, TimeDistributed and nested models; a user-defined layer's own
-// randomness is not seen), and the model's Keras JSON when it has one. Not in it: the
+// generator, the random generators of the model's layers (RNN, Dropout, noise and attention
+// layers, also inside Bidirectional, TimeDistributed and nested models; a user-defined
+// layer's own randomness is not seen), and the model's Keras JSON when it has one. Not in it: the
 // states of stateful layers, metric and callback state (ReduceLROnPlateau's patience, ...).
 //
 // Errors: StateError before compile(); ConfigError for invalid options (batch_size <= 0,
@@ -71,6 +71,7 @@
 #include "rnnx/core/tensor.h"
 #include "rnnx/io/checkpoint.h"
 #include "rnnx/layers/layer.h"
+#include "rnnx/train/batch_runner.h"
 #include "rnnx/train/callback.h"
 #include "rnnx/train/logs.h"
 #include "rnnx/train/losses.h"
@@ -190,7 +191,17 @@ class Trainer {
   // FitOptions::initial_epoch. FormatError/IoError from reading name the file.
   int64_t load_checkpoint(const std::string& path);
 
+  // ---- how steps run the model (train/batch_runner.h) -------------------------------------
+  // Every following step of fit, evaluate, train_on_batch and test_on_batch runs the model
+  // through `runner` (null: the model itself, the default); predict() is not affected.
+  // DataParallel (train/data_parallel.h) installs one for its lifetime.
+  void set_batch_runner(BatchRunner<T>* runner) { runner_ = runner; }
+  BatchRunner<T>* batch_runner() const { return runner_; }
+
  private:
+  template <class U>
+  friend class DataParallel;  // shares the shuffling generator's state across processes
+
   struct Compiled;
   struct Batch;
   struct StepResult;
@@ -209,8 +220,9 @@ class Trainer {
   Layer<T>& model_;
   std::unique_ptr<Compiled> compiled_;
   bool stop_training_ = false;
-  Rng shuffle_rng_{0};                // fit's, kept here so a checkpoint can save it
+  Rng shuffle_rng_{0};               // fit's, kept here so a checkpoint can save it
   bool resume_shuffle_rng_ = false;  // set by restore_checkpoint, used by the next fit
+  BatchRunner<T>* runner_ = nullptr;
 };
 
 extern template class Trainer<float>;

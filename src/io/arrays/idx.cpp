@@ -140,7 +140,7 @@ void convert(const IdxArray& a, Tensor<T>& out) {
         throw FormatError("idx: value " + std::to_string(d) + " at flat index " + std::to_string(i) + " of a " +
                           IdxArray::type_name(a.type) + " array does not fit the requested integer type");
     }
-    out[i] = static_cast<T>(v);
+    out[i] = static_cast<T>(v);  // NOLINT(bugprone-signed-char-misuse): IDX 0x09 is signed
   }
 }
 

@@ -297,7 +297,7 @@ std::unique_ptr<RNN<T>> recurrent_child(const KerasConfig& c, const std::string&
   std::unique_ptr<Layer<T>> layer = build_layer<T>(child);
   auto* rnn = dynamic_cast<RNN<T>*>(layer.get());
   if (!rnn) c.fail(key, "must be a recurrent layer (RNN, LSTM, GRU, SimpleRNN), got '" + child.class_name() + "'");
-  layer.release();
+  (void)layer.release();  // ownership passes to the returned pointer
   return std::unique_ptr<RNN<T>>(rnn);
 }
 

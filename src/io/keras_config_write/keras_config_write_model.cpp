@@ -405,7 +405,7 @@ J sequential_json(const Sequential<T>& model) {
   if (!model.has_input())
     throw StateError("Sequential '" + model.name() + "': the model has no input shape yet (build it or call it first)");
   const auto ins = model.inputs();
-  const Shape shape = model.shape(ins.at(0));
+  const Shape& shape = model.shape(ins.at(0));
   const auto layer_list = model.layers();
   const bool ids = !layer_list.empty() && dynamic_cast<const Embedding<T>*>(layer_list[0].get());
   J layers = J::array();
