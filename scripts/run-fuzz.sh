@@ -9,7 +9,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-20}"
 shift || true
-build="$root/build-fuzz"
+# RNNX_FUZZ_BUILD_DIR picks another build folder (default build-fuzz).
+build="${RNNX_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 
 if ! command -v clang++ >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
   sudo_cmd=""
@@ -20,7 +21,7 @@ if ! command -v clang++ >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DRNNX_BUILD_FUZZERS=ON -DRNNX_BUILD_TESTS=OFF -DRNNX_BUILD_TOOLS=OFF -DRNNX_INSTALL=OFF >/dev/null
+  -DRNNX_BUILD_FUZZERS=ON -DRNNX_BUILD_TESTS=OFF -DRNNX_BUILD_TOOLS=OFF -DRNNX_INSTALL=OFF -DRNNX_USE_MPI=OFF >/dev/null
 cmake --build "$build" --target rnnx_fuzzers -j "$(nproc)"
 
 if (($#)); then

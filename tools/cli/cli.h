@@ -38,6 +38,7 @@ void add_explain_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 void add_summary_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
 
 // MODEL of the subcommands: a Keras model file (load_model), or PyTorch nn.LSTM / nn.GRU /
 // nn.RNN weights (safetensors or torch.save zip) mapped to Keras layers by load_pytorch_rnn.

@@ -43,6 +43,7 @@ int run_command(int argc, char** argv) {
   rnnx::cli::add_convert_command(app, exit_code);
   rnnx::cli::add_verify_command(app, exit_code);
   rnnx::cli::add_summary_command(app, exit_code);
+  rnnx::cli::add_bench_command(app, exit_code);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
     return exit_code;
