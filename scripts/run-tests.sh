@@ -16,8 +16,8 @@ cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DRNNX_BUILD_TESTS=ON -DCMAK
 cmake --build build-test -j"$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRNNX_SANITIZE=ON -DRNNX_BUILD_TESTS=ON -DRNNX_BUILD_TOOLS=OFF \
   -DRNNX_USE_MPI=OFF
-# Only the unit-test binary is needed under the sanitizers (it runs the `unit` label).
-cmake --build build-asan -j"$jobs" --target rnnx_unit_tests
+# Only the unit-test binaries are needed under the sanitizers (they run the `unit` label).
+cmake --build build-asan -j"$jobs" --target rnnx_unit_tests rnnx_workspace_tests
 # Tests are listed when ctest runs (the TSan binary is not run at link time).
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Release -DRNNX_SANITIZE_THREAD=ON -DRNNX_BUILD_TESTS=ON \
   -DRNNX_BUILD_TOOLS=OFF -DRNNX_USE_MPI=OFF -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST

@@ -6,6 +6,7 @@
 #include "cells/gate_math.h"
 #include "rnnx/cells/keras_layout.h"
 #include "rnnx/core/error.h"
+#include "rnnx/kernels/cell_kernels.h"
 #include "rnnx/kernels/kernels.h"
 
 namespace rnnx {
@@ -320,12 +321,15 @@ void ConvLSTMCell<T>::step(const CellStep<T>& s) const {
   conv_gates<T>(input_conv_, s.x, b, b, s.dropout.input, kernel_.data(), u, T(0), z, col_x, x_tmp);
   if (options_.use_bias) kernels::add_row_vector<T>(z, rows, w, w, bias_.data());
   conv_gates<T>(recurrent_conv_, h, b, b, s.dropout.recurrent, recurrent_kernel_.data(), u, T(1), z, col_h, h_tmp);
+  // The gate arithmetic, one fused pass (cell_kernels.h); in inference the activated gates
+  // overwrite z in place.
   const bool record = !s.tape.empty();
-  if (record) kernels::copy_block<T>(rows, w, z, w, s.tape[kTapeZ], w);
-
-  cd::lstm_gates_forward<T>(options_.activation, options_.recurrent_activation, rows, u, z, c, c_new, h_new, s.output,
-                            record ? s.tape[kTapeGates] : nullptr, record ? s.tape[kTapeC] : nullptr,
-                            record ? s.tape[kTapeTanhC] : nullptr);
+  kernels::LSTMForward<T> f{options_.activation, options_.recurrent_activation, rows, u};
+  f.x_proj = z, f.ld_x_proj = w, f.c = c, f.c_new = c_new, f.h_new = h_new, f.output = s.output;
+  f.gates = record ? s.tape[kTapeGates] : z;
+  if (record) f.act_c = s.tape[kTapeTanhC], f.pre = s.tape[kTapeZ];
+  kernels::lstm_forward<T>(f);
+  if (record) kernels::copy_block<T>(rows, u, c_new, u, s.tape[kTapeC], u);
 }
 
 template <class T>
@@ -337,25 +341,24 @@ std::vector<int64_t> ConvLSTMCell<T>::tape_widths() const {
 template <class T>
 int64_t ConvLSTMCell<T>::backward_scratch_size(int64_t batch) const {
   const int64_t rows = batch * positions(), u = options_.filters;
-  // dh, dc, a product, local dz, recurrent columns, masked h.
-  return 3 * rows * u + rows * kLSTMGates * u + rows * recurrent_conv_.patch() + batch * state_size();
+  // local dz, recurrent columns, masked h.
+  return rows * kLSTMGates * u + rows * recurrent_conv_.patch() + batch * state_size();
 }
 
 template <class T>
 void ConvLSTMCell<T>::step_backward(const CellStepGrad<T>& g) const {
   const int64_t b = g.batch, u = options_.filters, w = kLSTMGates * u, rows = b * positions();
   cd::ScratchCursor<T> scratch(g.scratch);
-  T* dh = scratch.take(rows * u);
-  T* dc = scratch.take(rows * u);
-  T* prod = scratch.take(rows * u);
   T* dz = scratch.take(rows * w);
   T* dcol = scratch.take(rows * recurrent_conv_.patch());
   T* h_tmp = scratch.take(b * state_size());
   // The LSTM step backward over rows = batch * positions.
-  cd::lstm_gates_backward<T>(options_.activation, options_.recurrent_activation, rows, u, g.d_output,
-                             g.d_new_states[keras::kLSTMStateH], g.d_new_states[keras::kLSTMStateC], g.tape[kTapeZ],
-                             g.tape[kTapeGates], g.tape[kTapeC], g.tape[kTapeTanhC], g.states[keras::kLSTMStateC], dz,
-                             w, g.d_states[keras::kLSTMStateC], dh, dc, prod);
+  kernels::LSTMBackward<T> bw{options_.activation, options_.recurrent_activation, rows, u};
+  bw.d_output = g.d_output, bw.d_h = g.d_new_states[keras::kLSTMStateH], bw.d_c = g.d_new_states[keras::kLSTMStateC];
+  bw.gates = g.tape[kTapeGates], bw.act_c = g.tape[kTapeTanhC], bw.c_prev = g.states[keras::kLSTMStateC];
+  bw.pre = g.tape[kTapeZ], bw.c_new = g.tape[kTapeC];
+  bw.dz = dz, bw.ldz = w, bw.d_c_prev = g.d_states[keras::kLSTMStateC];
+  kernels::lstm_backward<T>(bw);
   conv_gates_backward<T>(recurrent_conv_, dz, b, b, g.dropout.recurrent, recurrent_kernel_.data(), u,
                          g.d_states[keras::kLSTMStateH], dcol, h_tmp);
   kernels::copy_block<T>(b, grad_width(), dz, grad_width(), g.dz, g.ldz);

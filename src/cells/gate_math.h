@@ -232,8 +232,8 @@ void concat_vectors(const std::vector<const Tensor<T>*>& pieces, Tensor<T>& out)
   }
 }
 
-// ---- The LSTM gate arithmetic (spec §2.1), shared by LSTMCell (rows = batch) and
-// ConvLSTMCell (rows = batch * positions): one place for the gate order and the math. ----
+// ---- The LSTM bias (spec §2.1), shared by LSTMCell and ConvLSTMCell; their gate arithmetic
+// is kernels::lstm_forward / lstm_backward (cell_kernels.h). ----
 
 // A Keras LSTM bias of 4 * units: with unit_forget_bias [bias_init(U), ones(U),
 // bias_init(2U)] (blocks i | f | c, o), else bias_init over all of it.
@@ -251,71 +251,6 @@ void initialize_lstm_bias(const Options& o, int64_t units, Tensor<T>& bias, Rng&
   initialize(o.bias_initializer, input_part, rng);
   initialize(o.bias_initializer, cell_output_part, rng);
   concat_vectors<T>({&input_part, &forget_part, &cell_output_part}, bias);
-}
-
-// One LSTM step after the products: z [rows, 4u] holds the pre-activations (blocks i | f | c | o)
-// and becomes the gates (σr on i, f, o; φ on c); c_new = f * c + i * g; h_new = output =
-// o * φ(c_new). With a tape (tape_gates non-null), records the gates [rows, 4u], c_new and
-// φ(c_new) [rows, u] for lstm_gates_backward. c, c_new, h_new, output have u columns.
-template <class T>
-void lstm_gates_forward(const Activation& act, const Activation& rec_act, int64_t rows, int64_t u, T* z, const T* c,
-                        T* c_new, T* h_new, T* output, T* tape_gates, T* tape_c, T* tape_tanh_c) {
-  using keras::block_offset;
-  using keras::LSTMGate;
-  const int64_t w = keras::kLSTMGates * u;
-  T* zi = z + block_offset(LSTMGate::input, u);
-  T* zf = z + block_offset(LSTMGate::forget, u);
-  T* zc = z + block_offset(LSTMGate::cell, u);
-  T* zo = z + block_offset(LSTMGate::output, u);
-  kernels::activate_block<T>(rec_act, zi, rows, u, w);
-  kernels::activate_block<T>(rec_act, zf, rows, u, w);
-  kernels::activate_block<T>(act, zc, rows, u, w);
-  kernels::activate_block<T>(rec_act, zo, rows, u, w);
-  // c' = f * c + i * g
-  kernels::multiply_block<T>(rows, u, zf, w, c, u, c_new, u);
-  kernels::multiply_accumulate_block<T>(rows, u, zi, w, zc, w, c_new, u);
-  // h' = o * φ(c')
-  kernels::copy_block<T>(rows, u, c_new, u, h_new, u);
-  kernels::activate_block<T>(act, h_new, rows, u, u);
-  if (tape_gates != nullptr) {
-    kernels::copy_block<T>(rows, w, z, w, tape_gates, w);
-    kernels::copy_block<T>(rows, u, c_new, u, tape_c, u);
-    kernels::copy_block<T>(rows, u, h_new, u, tape_tanh_c, u);
-  }
-  kernels::multiply_block<T>(rows, u, zo, w, h_new, u, h_new, u);
-  kernels::copy_block<T>(rows, u, h_new, u, output, u);
-}
-
-// The gradient of lstm_gates_forward: from dL/d output, dL/d h' and dL/d c' (each [rows, u])
-// and the recorded pre-activations `pre`, gates, c', φ(c') and the previous c, writes dL/dz
-// [rows, 4u] (leading dimension ldz) and dL/d c_prev. dh, dc and prod are [rows, u] scratch.
-template <class T>
-void lstm_gates_backward(const Activation& act, const Activation& rec_act, int64_t rows, int64_t u, const T* d_output,
-                         const T* d_h_new, const T* d_c_new, const T* pre, const T* gates, const T* c_new,
-                         const T* tanh_c, const T* c_prev, T* dz, int64_t ldz, T* d_c_prev, T* dh, T* dc, T* prod) {
-  using keras::block_offset;
-  using keras::LSTMGate;
-  const int64_t w = keras::kLSTMGates * u;
-  const int64_t oi = block_offset(LSTMGate::input, u), of = block_offset(LSTMGate::forget, u),
-                oc = block_offset(LSTMGate::cell, u), oo = block_offset(LSTMGate::output, u);
-  // dh = dL/d output + dL/d h' (the output is h').
-  kernels::add_block<T>(rows, u, d_output, u, d_h_new, u, dh, u);
-  // dc = dL/d c' + dh * o * φ'(c')
-  kernels::multiply_block<T>(rows, u, dh, u, gates + oo, w, prod, u);
-  kernels::activation_backward_block<T>(act, rows, u, c_new, u, tanh_c, u, prod, u, dc, u);
-  kernels::add_block<T>(rows, u, dc, u, d_c_new, u, dc, u);
-  // dz_o = dh * φ(c') * σr'(z_o)
-  kernels::multiply_block<T>(rows, u, dh, u, tanh_c, u, prod, u);
-  kernels::activation_backward_block<T>(rec_act, rows, u, pre + oo, w, gates + oo, w, prod, u, dz + oo, ldz);
-  // dz_i = dc * g * σr'(z_i);  dz_f = dc * c * σr'(z_f);  dz_c = dc * i * φ'(z_c)
-  kernels::multiply_block<T>(rows, u, dc, u, gates + oc, w, prod, u);
-  kernels::activation_backward_block<T>(rec_act, rows, u, pre + oi, w, gates + oi, w, prod, u, dz + oi, ldz);
-  kernels::multiply_block<T>(rows, u, dc, u, c_prev, u, prod, u);
-  kernels::activation_backward_block<T>(rec_act, rows, u, pre + of, w, gates + of, w, prod, u, dz + of, ldz);
-  kernels::multiply_block<T>(rows, u, dc, u, gates + oi, w, prod, u);
-  kernels::activation_backward_block<T>(act, rows, u, pre + oc, w, gates + oc, w, prod, u, dz + oc, ldz);
-  // dc_prev = dc * f
-  kernels::multiply_block<T>(rows, u, dc, u, gates + of, w, d_c_prev, u);
 }
 
 }  // namespace rnnx::cells_detail

@@ -6,6 +6,7 @@
 #include "cells/gate_math.h"
 #include "rnnx/cells/keras_layout.h"
 #include "rnnx/core/error.h"
+#include "rnnx/kernels/cell_kernels.h"
 #include "rnnx/kernels/kernels.h"
 
 namespace rnnx {
@@ -17,8 +18,8 @@ using keras::kGRUGates;
 namespace cd = cells_detail;
 
 namespace {
-// Tape entries (tape_widths()).
-constexpr size_t kTapeZRPre = 0, kTapeZR = 1, kTapeReset = 2, kTapeCandidatePre = 3, kTapeCandidate = 4;
+// Tape entries (tape_widths()); the pre-activations follow only when needed.
+constexpr size_t kTapeZR = 0, kTapeReset = 1, kTapeCandidate = 2, kTapeOptional = 3;
 }  // namespace
 
 template <class T>
@@ -108,19 +109,31 @@ void GRUCell<T>::project_inputs(const T* x, int64_t rows, int64_t batch, const D
 template <class T>
 int64_t GRUCell<T>::scratch_size(int64_t batch) const {
   const int64_t w = kGRUGates * options_.units;
-  // inner, projected x (when not given), masked x, masked h, r * h.
-  return batch * (2 * w + input_size_ + 2 * options_.units);
+  // recurrent product, projected x (when not given), masked x, masked h, z and r, reset term.
+  return batch * (2 * w + input_size_ + 4 * options_.units);
+}
+
+template <class T>
+size_t GRUCell<T>::tape_zr_pre_index() const {
+  return kernels::derivative_needs_input(options_.recurrent_activation) ? kTapeOptional : 0;
+}
+
+template <class T>
+size_t GRUCell<T>::tape_cand_pre_index() const {
+  if (!kernels::derivative_needs_input(options_.activation)) return 0;
+  return tape_zr_pre_index() != 0 ? kTapeOptional + 1 : kTapeOptional;
 }
 
 template <class T>
 void GRUCell<T>::step(const CellStep<T>& s) const {
   const int64_t b = s.batch, u = options_.units, w = kGRUGates * u;
   cd::ScratchCursor<T> scratch(s.scratch);
-  T* inner = scratch.take(b * w);
+  T* rec = scratch.take(b * w);
   T* x_proj = scratch.take(b * w);
   T* x_tmp = scratch.take(b * input_size_);
   T* h_tmp = scratch.take(b * u);
-  T* reset_h = scratch.take(b * u);
+  T* zr = scratch.take(b * 2 * u);
+  T* reset = scratch.take(b * u);
 
   const T* xp = s.x_proj;
   if (xp == nullptr) {
@@ -128,64 +141,47 @@ void GRUCell<T>::step(const CellStep<T>& s) const {
     xp = x_proj;
   }
   const T* h = s.states[0];
-  T* h_new = s.new_states[0];
-  const T* r_kernel = recurrent_kernel_.data();
   const std::span<const T* const> rec_masks(s.dropout.recurrent);
-
-  const int64_t oz = block_offset(GRUGate::update, u), orr = block_offset(GRUGate::reset, u),
-                oh = block_offset(GRUGate::candidate, u);
   static_assert(block_index(GRUGate::update) == 0 && block_index(GRUGate::reset) == 1,
                 "z and r are the first two blocks");
-  if (options_.reset_after) {
-    // inner = h @ R + b_rec (all three blocks)
-    cd::recurrent_gates<T>(h, b, u, r_kernel, w, kGRUGates, u, rec_masks, T(0), inner, w, h_tmp);
-    if (options_.use_bias) kernels::add_row_vector<T>(inner, b, w, w, bias_.data() + keras::kGRURecurrentBiasRow * w);
-  } else {
-    // z and r blocks only; the candidate needs r first.
-    const int zr_gates = static_cast<int>(block_index(GRUGate::candidate));
-    cd::recurrent_gates<T>(h, b, u, r_kernel, w, zr_gates, u,
-                           rec_masks.first(std::min<size_t>(rec_masks.size(), zr_gates)), T(0), inner, w, h_tmp);
-  }
-  // z = σr(xz + rz), r = σr(xr + rr)
-  const bool record = !s.tape.empty();
-  kernels::add_block<T>(b, oh, xp, w, inner, w, inner, w);  // the blocks before the candidate: z, r
-  if (record) kernels::copy_block<T>(b, 2 * u, inner, w, s.tape[kTapeZRPre], 2 * u);
-  kernels::activate_block<T>(options_.recurrent_activation, inner + oz, b, u, w);
-  kernels::activate_block<T>(options_.recurrent_activation, inner + orr, b, u, w);
-  if (record) kernels::copy_block<T>(b, 2 * u, inner, w, s.tape[kTapeZR], 2 * u);
-  const T* z = inner + oz;
-  const T* r = inner + orr;
-  T* candidate = inner + oh;
 
-  if (options_.reset_after) {
-    if (record) kernels::copy_block<T>(b, u, candidate, w, s.tape[kTapeReset], u);
-    kernels::multiply_block<T>(b, u, r, w, candidate, w, candidate, w);  // r * rh
-  } else {
-    // (r * h_masked) @ R_h, where h_masked uses the candidate gate's recurrent mask.
-    const T* mask = cd::gate_mask<T>(rec_masks, block_index(GRUGate::candidate));
-    const T* h_src = h;
-    if (mask != nullptr) {
-      kernels::multiply_block<T>(b, u, h, u, mask, u, reset_h, u);
-      h_src = reset_h;
-    }
-    kernels::multiply_block<T>(b, u, r, w, h_src, u, reset_h, u);
-    if (record) kernels::copy_block<T>(b, u, reset_h, u, s.tape[kTapeReset], u);
-    kernels::gemm<T>(false, false, b, u, u, T(1), reset_h, u, r_kernel + oh, w, T(0), candidate, w);
+  kernels::GRUForward<T> f{options_.activation, options_.recurrent_activation, b, u};
+  f.x_proj = xp, f.ld_x_proj = w, f.rec = rec, f.ld_rec = w, f.h = h;
+  f.h_new = s.new_states[0], f.output = s.output;
+  const bool record = !s.tape.empty();
+  if (record) {
+    f.zr = s.tape[kTapeZR], f.reset = s.tape[kTapeReset], f.cand = s.tape[kTapeCandidate];
+    if (tape_zr_pre_index() != 0) f.zr_pre = s.tape[tape_zr_pre_index()];
+    if (tape_cand_pre_index() != 0) f.cand_pre = s.tape[tape_cand_pre_index()];
+  } else if (!options_.reset_after ||
+             kernels::gru_needs_record<T>(options_.activation, options_.recurrent_activation)) {
+    f.zr = zr, f.reset = reset;
   }
-  // hh = φ(xh + recurrent_h)
-  kernels::add_block<T>(b, u, xp + oh, w, candidate, w, candidate, w);
-  if (record) kernels::copy_block<T>(b, u, candidate, w, s.tape[kTapeCandidatePre], u);
-  kernels::activate_block<T>(options_.activation, candidate, b, u, w);
-  if (record) kernels::copy_block<T>(b, u, candidate, w, s.tape[kTapeCandidate], u);
-  // h' = z * h + (1 - z) * hh
-  kernels::blend_block<T>(b, u, z, w, h, u, candidate, w, h_new, u);
-  kernels::copy_block<T>(b, u, h_new, u, s.output, u);
+  if (options_.reset_after) {
+    // rec = h @ R (all three blocks); the fused pass adds the recurrent bias.
+    cd::recurrent_gates<T>(h, b, u, recurrent_kernel_.data(), w, kGRUGates, u, rec_masks, T(0), rec, w, h_tmp);
+    if (options_.use_bias) f.rec_bias = bias_.data() + keras::kGRURecurrentBiasRow * w;
+    kernels::gru_forward<T>(f);
+    return;
+  }
+  // z and r blocks first; the candidate's product needs r * (h * m_h).
+  const int zr_gates = static_cast<int>(block_index(GRUGate::candidate));
+  cd::recurrent_gates<T>(h, b, u, recurrent_kernel_.data(), w, zr_gates, u,
+                         rec_masks.first(std::min<size_t>(rec_masks.size(), zr_gates)), T(0), rec, w, h_tmp);
+  f.h_mask = cd::gate_mask<T>(rec_masks, block_index(GRUGate::candidate));
+  kernels::gru_reset_forward<T>(f);
+  const int64_t oh = block_offset(GRUGate::candidate, u);
+  kernels::gemm<T>(false, false, b, u, u, T(1), f.reset, u, recurrent_kernel_.data() + oh, w, T(0), rec + oh, w);
+  kernels::gru_candidate_forward<T>(f);
 }
 
 template <class T>
 std::vector<int64_t> GRUCell<T>::tape_widths() const {
   const int64_t u = options_.units;
-  return {2 * u, 2 * u, u, u, u};  // kTapeZRPre, kTapeZR, kTapeReset, kTapeCandidatePre, kTapeCandidate
+  std::vector<int64_t> widths{2 * u, u, u};  // kTapeZR, kTapeReset, kTapeCandidate
+  if (tape_zr_pre_index() != 0) widths.push_back(2 * u);
+  if (tape_cand_pre_index() != 0) widths.push_back(u);
+  return widths;
 }
 
 template <class T>
@@ -195,11 +191,12 @@ int64_t GRUCell<T>::grad_width() const {
 
 template <class T>
 int64_t GRUCell<T>::backward_scratch_size(int64_t batch) const {
-  return 4 * batch * options_.units;  // dh, two products, the masked recurrent term
+  return 2 * batch * options_.units;  // the candidate's product, the masked recurrent term
 }
 
 template <class T>
 void GRUCell<T>::begin_backward() {
+  // Transposed once per call: cheaper than a transposed operand in every step (lstm_cell.cpp).
   cd::transpose_into(kernel_, kernel_t_);
   cd::transpose_into(recurrent_kernel_, recurrent_kernel_t_);
 }
@@ -208,70 +205,36 @@ template <class T>
 void GRUCell<T>::step_backward(const CellStepGrad<T>& g) const {
   const int64_t b = g.batch, u = options_.units, w = kGRUGates * u, ldz = g.ldz;
   cd::ScratchCursor<T> scratch(g.scratch);
-  T* dh = scratch.take(b * u);
-  T* p1 = scratch.take(b * u);
   T* p2 = scratch.take(b * u);
   T* h_tmp = scratch.take(b * u);
-  const T* pre = g.tape[kTapeZRPre];
-  const T* zr = g.tape[kTapeZR];
-  const T* reset = g.tape[kTapeReset];
-  const T* cand_pre = g.tape[kTapeCandidatePre];
-  const T* cand = g.tape[kTapeCandidate];
-  const T* h = g.states[0];
-  T* dh_prev = g.d_states[0];
-  const int64_t oz = block_offset(GRUGate::update, u), orr = block_offset(GRUGate::reset, u),
-                oh = block_offset(GRUGate::candidate, u);
-  const Activation& act = options_.activation;
-  const Activation& rec_act = options_.recurrent_activation;
+  const int64_t oh = block_offset(GRUGate::candidate, u);
   const std::span<const T* const> rec_masks(g.dropout.recurrent);
   const T* mask_h = cd::gate_mask<T>(rec_masks, block_index(GRUGate::candidate));
   const std::span<const T* const> zr_masks = rec_masks.first(std::min<size_t>(rec_masks.size(), 2));
   const std::span<const T* const> h_masks(&mask_h, mask_h != nullptr ? 1 : 0);
-  T* dz = g.dz;
   const T* rt = recurrent_kernel_t_.data();  // [3U, U]: block k is rows k*U..
+  T* dh_prev = g.d_states[0];
 
-  // h' = z * h + (1 - z) * hh, and the output is h'.
-  kernels::add_block<T>(b, u, g.d_output, u, g.d_new_states[0], u, dh, u);
-  // dz_z = dh * (h - hh) * σr'(z)
-  kernels::copy_block<T>(b, u, cand, u, p1, u);
-  kernels::scale_block<T>(p1, b, u, u, T(-1));
-  kernels::add_block<T>(b, u, h, u, p1, u, p1, u);
-  kernels::multiply_block<T>(b, u, p1, u, dh, u, p1, u);
-  kernels::activation_backward_block<T>(rec_act, b, u, pre + oz, 2 * u, zr + oz, 2 * u, p1, u, dz + oz, ldz);
-  // dz_h (input side) = dh * (1 - z) * φ'(a_h), with (1 - z) * dh = dh - z * dh
-  kernels::multiply_block<T>(b, u, zr + oz, 2 * u, dh, u, p1, u);
-  kernels::scale_block<T>(p1, b, u, u, T(-1));
-  kernels::add_block<T>(b, u, dh, u, p1, u, p1, u);
-  kernels::activation_backward_block<T>(act, b, u, cand_pre, u, cand, u, p1, u, dz + oh, ldz);
-  const T* da_h = dz + oh;
-
+  // dz_z, dz_h (and with reset_after dz_r and d rh) in one pass; dh_prev = dh * z.
+  kernels::GRUBackward<T> bw{options_.activation, options_.recurrent_activation, options_.reset_after, b, u};
+  bw.d_output = g.d_output, bw.d_h = g.d_new_states[0], bw.h = g.states[0];
+  bw.zr = g.tape[kTapeZR], bw.reset = g.tape[kTapeReset], bw.cand = g.tape[kTapeCandidate];
+  if (tape_zr_pre_index() != 0) bw.zr_pre = g.tape[tape_zr_pre_index()];
+  if (tape_cand_pre_index() != 0) bw.cand_pre = g.tape[tape_cand_pre_index()];
+  bw.dz = g.dz, bw.ldz = ldz, bw.d_h_prev = dh_prev;
+  kernels::gru_backward<T>(bw);
   if (options_.reset_after) {
-    // a_h = xh + r * rh: dz_r = da_h * rh * σr'(r); d rh = da_h * r (the recurrent h block).
-    T* drh = dz + w;
-    kernels::multiply_block<T>(b, u, da_h, ldz, reset, u, p1, u);
-    kernels::activation_backward_block<T>(rec_act, b, u, pre + orr, 2 * u, zr + orr, 2 * u, p1, u, dz + orr, ldz);
-    kernels::multiply_block<T>(b, u, da_h, ldz, zr + orr, 2 * u, drh, ldz);
-    // dh_prev = Σ_{z, r} (dz_g @ R_gᵀ) * m_g + (drh @ R_hᵀ) * m_h + dh * z
-    cd::backprop_gates<T>(dz, ldz, b, b, u, rt, 2, u, zr_masks, T(0), dh_prev, u, h_tmp);
-    cd::backprop_gates<T>(drh, ldz, b, b, u, rt + oh * u, 1, u, h_masks, T(1), dh_prev, u, h_tmp);
-  } else {
-    // a_h = xh + (r * h_m) @ R_h with h_m = h * m_h: d(r * h_m) = da_h @ R_hᵀ (p2),
-    // dz_r = p2 * h_m * σr'(r).
-    kernels::gemm<T>(false, false, b, u, u, T(1), da_h, ldz, rt + oh * u, u, T(0), p2, u);
-    if (mask_h != nullptr) {
-      kernels::multiply_block<T>(b, u, h, u, mask_h, u, p1, u);
-      kernels::multiply_block<T>(b, u, p1, u, p2, u, p1, u);
-    } else {
-      kernels::multiply_block<T>(b, u, h, u, p2, u, p1, u);
-    }
-    kernels::activation_backward_block<T>(rec_act, b, u, pre + orr, 2 * u, zr + orr, 2 * u, p1, u, dz + orr, ldz);
-    // dh_prev = Σ_{z, r} (dz_g @ R_gᵀ) * m_g + p2 * r * m_h + dh * z
-    cd::backprop_gates<T>(dz, ldz, b, b, u, rt, 2, u, zr_masks, T(0), dh_prev, u, h_tmp);
-    kernels::multiply_block<T>(b, u, p2, u, zr + orr, 2 * u, p1, u);
-    if (mask_h != nullptr) kernels::multiply_block<T>(b, u, p1, u, mask_h, u, p1, u);
-    kernels::add_block<T>(b, u, dh_prev, u, p1, u, dh_prev, u);
+    // dh_prev += Σ_{z, r} (dz_g @ R_gᵀ) * m_g + (d rh @ R_hᵀ) * m_h
+    cd::backprop_gates<T>(g.dz, ldz, b, b, u, rt, 2, u, zr_masks, T(1), dh_prev, u, h_tmp);
+    cd::backprop_gates<T>(g.dz + w, ldz, b, b, u, rt + oh * u, 1, u, h_masks, T(1), dh_prev, u, h_tmp);
+    return;
   }
-  kernels::multiply_accumulate_block<T>(b, u, dh, u, zr + oz, 2 * u, dh_prev, u);
+  // a_h = xh + (r * h_m) @ R_h: p2 = da_h @ R_hᵀ = d(r * h_m); then dz_r and the p2 * r * m_h
+  // term in one pass, and dh_prev += Σ_{z, r} (dz_g @ R_gᵀ) * m_g.
+  kernels::gemm<T>(false, false, b, u, u, T(1), g.dz + oh, ldz, rt + oh * u, u, T(0), p2, u);
+  bw.h_mask = mask_h, bw.p2 = p2;
+  kernels::gru_reset_backward<T>(bw);
+  cd::backprop_gates<T>(g.dz, ldz, b, b, u, rt, 2, u, zr_masks, T(1), dh_prev, u, h_tmp);
 }
 
 template <class T>

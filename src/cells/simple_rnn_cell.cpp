@@ -5,6 +5,7 @@
 #include "cells/gate_math.h"
 #include "rnnx/cells/keras_layout.h"
 #include "rnnx/core/error.h"
+#include "rnnx/kernels/cell_kernels.h"
 #include "rnnx/kernels/kernels.h"
 
 namespace rnnx {
@@ -12,8 +13,9 @@ namespace rnnx {
 namespace cd = cells_detail;
 
 namespace {
-// Tape entries (tape_widths()).
-constexpr size_t kTapePre = 0, kTapeH = 1;
+// Tape entries (tape_widths()): h' always, the pre-activation only when the activation's
+// derivative needs it (kernels::derivative_needs_input).
+constexpr size_t kTapeH = 0, kTapePre = 1;
 }  // namespace
 
 template <class T>
@@ -68,14 +70,15 @@ void SimpleRNNCell<T>::project_inputs(const T* x, int64_t rows, int64_t batch, c
 
 template <class T>
 int64_t SimpleRNNCell<T>::scratch_size(int64_t batch) const {
-  // projected x (when not given), masked x, masked h.
-  return batch * (2 * options_.units + input_size_);
+  // recurrent product, projected x (when not given), masked x, masked h.
+  return batch * (3 * options_.units + input_size_);
 }
 
 template <class T>
 void SimpleRNNCell<T>::step(const CellStep<T>& s) const {
   const int64_t b = s.batch, u = options_.units;
   cd::ScratchCursor<T> scratch(s.scratch);
+  T* rec = scratch.take(b * u);
   T* x_proj = scratch.take(b * u);
   T* x_tmp = scratch.take(b * input_size_);
   T* h_tmp = scratch.take(b * u);
@@ -84,28 +87,38 @@ void SimpleRNNCell<T>::step(const CellStep<T>& s) const {
     project(s.x, b, b, s.dropout, x_proj, x_tmp);
     xp = x_proj;
   }
-  // output = φ((x@K + b) + h@R)
-  kernels::copy_block<T>(b, u, xp, u, s.output, u);
-  cd::recurrent_gates<T>(s.states[0], b, u, recurrent_kernel_.data(), u, 1, u, s.dropout.recurrent, T(1), s.output, u,
+  // output = h' = φ((x@K + b) + h@R): one product, one fused pass.
+  cd::recurrent_gates<T>(s.states[0], b, u, recurrent_kernel_.data(), u, 1, u, s.dropout.recurrent, T(0), rec, u,
                          h_tmp);
-  if (!s.tape.empty()) kernels::copy_block<T>(b, u, s.output, u, s.tape[kTapePre], u);
-  kernels::activate_block<T>(options_.activation, s.output, b, u, u);
-  if (!s.tape.empty()) kernels::copy_block<T>(b, u, s.output, u, s.tape[kTapeH], u);
-  kernels::copy_block<T>(b, u, s.output, u, s.new_states[0], u);
+  kernels::SimpleRNNForward<T> f{options_.activation, b, u};
+  f.x_proj = xp, f.ld_x_proj = u, f.rec = rec, f.ld_rec = u;
+  f.h_new = s.new_states[0], f.output = s.output;
+  if (!s.tape.empty()) {
+    f.h_record = s.tape[kTapeH];
+    if (records_pre()) f.pre = s.tape[kTapePre];
+  }
+  kernels::simple_rnn_forward<T>(f);
+}
+
+template <class T>
+bool SimpleRNNCell<T>::records_pre() const {
+  return kernels::derivative_needs_input(options_.activation);
 }
 
 template <class T>
 std::vector<int64_t> SimpleRNNCell<T>::tape_widths() const {
-  return {options_.units, options_.units};  // kTapePre, kTapeH
+  if (records_pre()) return {options_.units, options_.units};  // kTapeH, kTapePre
+  return {options_.units};
 }
 
 template <class T>
 int64_t SimpleRNNCell<T>::backward_scratch_size(int64_t batch) const {
-  return 2 * batch * options_.units;  // dh, the masked recurrent term
+  return batch * options_.units;  // the masked recurrent term
 }
 
 template <class T>
 void SimpleRNNCell<T>::begin_backward() {
+  // Transposed once per call: cheaper than a transposed operand in every step (lstm_cell.cpp).
   cd::transpose_into(kernel_, kernel_t_);
   cd::transpose_into(recurrent_kernel_, recurrent_kernel_t_);
 }
@@ -113,15 +126,14 @@ void SimpleRNNCell<T>::begin_backward() {
 template <class T>
 void SimpleRNNCell<T>::step_backward(const CellStepGrad<T>& g) const {
   const int64_t b = g.batch, u = options_.units;
-  cd::ScratchCursor<T> scratch(g.scratch);
-  T* dh = scratch.take(b * u);
-  T* h_tmp = scratch.take(b * u);
   // da = (dL/d output + dL/d h') * φ'(a);  dh_prev = (da @ Rᵀ) * recurrent mask
-  kernels::add_block<T>(b, u, g.d_output, u, g.d_new_states[0], u, dh, u);
-  kernels::activation_backward_block<T>(options_.activation, b, u, g.tape[kTapePre], u, g.tape[kTapeH], u, dh, u, g.dz,
-                                        g.ldz);
+  kernels::SimpleRNNBackward<T> bw{options_.activation, b, u};
+  bw.d_output = g.d_output, bw.d_h = g.d_new_states[0], bw.y = g.tape[kTapeH];
+  if (records_pre()) bw.pre = g.tape[kTapePre];
+  bw.dz = g.dz, bw.ldz = g.ldz;
+  kernels::simple_rnn_backward<T>(bw);
   cd::backprop_gates<T>(g.dz, g.ldz, b, b, u, recurrent_kernel_t_.data(), 1, u, g.dropout.recurrent, T(0),
-                        g.d_states[0], u, h_tmp);
+                        g.d_states[0], u, g.scratch);
 }
 
 template <class T>

@@ -4,10 +4,12 @@
 #include <utility>
 
 #include "layers/call_tape.h"
+#include "layers/rnn_time_loop.h"
 #include "layers/rnn_trace.h"
 #include "rnnx/core/error.h"
 #include "rnnx/core/sample_rng.h"
 #include "rnnx/kernels/kernels.h"
+#include "rnnx/kernels/threads.h"
 
 namespace rnnx {
 namespace {
@@ -24,11 +26,72 @@ MaskLayout mask_layout(bool time_major, int64_t batch, int64_t steps) {
   return time_major ? MaskLayout{batch, 1} : MaskLayout{1, steps};
 }
 
+// A tensor holding a copy of `values` (built from them: no zero-fill first).
+template <class T>
+Tensor<T> copy_tensor(Shape shape, const T* values) {
+  const int64_t n = num_elements(shape);
+  return Tensor<T>(std::move(shape), std::vector<T>(values, values + n));
+}
+
+// [a, b, n] from a time-major [b, a, n] buffer: y[i, j, :] = x[j, i, :].
+template <class T>
+Tensor<T> batch_major_copy(int64_t b, int64_t a, int64_t n, const T* x) {
+  std::vector<T> values;
+  values.reserve(static_cast<size_t>(a * b * n));
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j) {
+      const T* row = x + (j * a + i) * n;
+      values.insert(values.end(), row, row + n);
+    }
+  return Tensor<T>(Shape{a, b, n}, std::move(values));
+}
+
+// The layer's workspace for one call, or a workspace of the call's own when another call
+// (another thread's inference) holds it.
+template <class T>
+class WorkspaceLease {
+ public:
+  explicit WorkspaceLease(detail::RecurrentWorkspace<T>& shared) {
+    if (!shared.busy.exchange(true, std::memory_order_acquire)) {
+      held_ = &shared;
+      return;
+    }
+    own_ = std::make_unique<detail::RecurrentWorkspace<T>>();
+  }
+  ~WorkspaceLease() {
+    if (held_ != nullptr) held_->busy.store(false, std::memory_order_release);
+  }
+  WorkspaceLease(const WorkspaceLease&) = delete;
+  WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+  detail::RecurrentWorkspace<T>& get() { return held_ != nullptr ? *held_ : *own_; }
+
+ private:
+  detail::RecurrentWorkspace<T>* held_ = nullptr;
+  std::unique_ptr<detail::RecurrentWorkspace<T>> own_;
+};
+
+// The cell's sizes the loops need, asked once per workspace (the cell answers with new
+// vectors; its options are fixed once the layer is built).
+template <class T>
+void cell_sizes(const Cell<T>& cell, detail::RecurrentWorkspace<T>& ws) {
+  if (ws.sizes_known) return;
+  ws.state_sizes = cell.state_sizes();
+  ws.tape_widths = cell.supports_backward() ? cell.tape_widths() : std::vector<int64_t>{};
+  ws.input_mask_widths.clear();
+  ws.recurrent_mask_widths.clear();
+  for (const auto& spec : cell.input_dropout_masks()) ws.input_mask_widths.push_back(spec.width);
+  for (const auto& spec : cell.recurrent_dropout_masks()) ws.recurrent_mask_widths.push_back(spec.width);
+  ws.sizes_known = true;
+}
+
 }  // namespace
 
 template <class T>
 RNN<T>::RNN(std::unique_ptr<Cell<T>> cell, RNNOptions options, std::string name)
-    : Layer<T>(std::move(name)), cell_(std::move(cell)), options_(options) {
+    : Layer<T>(std::move(name)),
+      cell_(std::move(cell)),
+      options_(options),
+      workspace_(std::make_shared<detail::RecurrentWorkspace<T>>()) {
   if (!cell_) throw ConfigError("RNN '" + this->name() + "': cell is null");
 }
 
@@ -234,9 +297,9 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
                      (options_.time_major ? "time-major " : "") + "input shape " + to_string(xs) + ")");
   const MaskLayout mask_at = mask_layout(options_.time_major, batch, steps);
 
-  const std::vector<int64_t> state_sizes = cell_->state_sizes();
-  const size_t n_states = state_sizes.size();
   if (!in.initial_state.empty()) {
+    const std::vector<int64_t> state_sizes = cell_->state_sizes();
+    const size_t n_states = state_sizes.size();
     if (in.initial_state.size() != n_states)
       throw ShapeError(this->where() + ": initial_state has " + std::to_string(in.initial_state.size()) +
                        " tensors, expected " + std::to_string(n_states) + " (one per state, sizes " +
@@ -259,134 +322,127 @@ LayerOutputs<T> RNN<T>::call(const LayerInputs<T>& in) {
   for (const auto& m : input_masks) dropout.input.push_back(m.data());
   for (const auto& m : recurrent_masks) dropout.recurrent.push_back(m.data());
 
-  // Time-major input (a batch-major one transposed) and its projection for all steps at once.
-  const int64_t out_size = cell_->output_size(), proj_size = cell_->projection_size();
-  Tensor<T> xt(Shape{steps, batch, features}), dropped;
-  const T* source = x.data();
-  if (!whole_sequence_mask.empty()) {
-    // Dropout of the whole input sequence, one mask per step (Cell::sequence_input_dropout).
-    dropped = Tensor<T>(xs);
-    kernels::multiply_block<T>(1, x.size(), x.data(), x.size(), whole_sequence_mask.data(), x.size(), dropped.data(),
-                               x.size());
-    source = dropped.data();
-  }
-  if (options_.time_major)
-    kernels::copy_block<T>(1, x.size(), source, x.size(), xt.data(), x.size());
-  else
-    kernels::swap_leading_axes<T>(batch, steps, features, source, xt.data());
-  Tensor<T> projected;
-  if (proj_size > 0) {
-    projected = Tensor<T>(Shape{steps * batch, proj_size});
-    cell_->project_inputs(xt.data(), steps * batch, batch, dropout, projected.data());
-  }
-
-  // States: initial_state, else the stored states (stateful), else zeros.
-  std::vector<Tensor<T>> cur, next;
-  for (size_t i = 0; i < n_states; ++i) {
-    cur.emplace_back(Shape{batch, state_sizes[i]});
-    next.emplace_back(Shape{batch, state_sizes[i]});
-    const Tensor<T>* init = !in.initial_state.empty() ? in.initial_state[i] : options_.stateful ? &states_[i] : nullptr;
-    if (init != nullptr)
-      kernels::copy_block<T>(batch, state_sizes[i], init->data(), state_sizes[i], cur[i].data(), state_sizes[i]);
-  }
-
-  // Outputs: the whole sequence (time-major, processing order) or two alternating steps.
-  Tensor<T> sequence, last_outputs[2], zeros;
-  if (options_.return_sequences)
-    sequence = Tensor<T>(Shape{steps, batch, out_size});
-  else
-    last_outputs[0] = Tensor<T>(Shape{batch, out_size}), last_outputs[1] = Tensor<T>(Shape{batch, out_size});
-  if (mask != nullptr) zeros = Tensor<T>(Shape{batch, out_size});
-  auto output_slot = [&](int64_t s) -> T* {
-    return options_.return_sequences ? sequence.data() + s * batch * out_size : last_outputs[s % 2].data();
-  };
-
-  std::vector<T> scratch(static_cast<size_t>(cell_->scratch_size(batch)));
-  CellStep<T> step;
-  step.batch = batch;
-  step.states.resize(n_states);
-  step.new_states.resize(n_states);
-  for (const Tensor<T>* c : in.constants) step.constants.push_back(c->data());
-  step.dropout = dropout;
-  step.scratch = scratch.data();
-
   // Training keeps the states every step reads and the cell's tape, for all steps; an
   // active trace (model/trace.h) keeps the states too and recomputes the rest afterwards.
   const bool training = in.mode == Mode::training;
   Trace<T>* const trace = detail::active_trace<T>();
   const bool keep_states = training || trace != nullptr;
+  WorkspaceLease<T> lease(*workspace_);
+  detail::RecurrentWorkspace<T>& ws = lease.get();
+  cell_sizes(*cell_, ws);
+  const int64_t out_size = cell_->output_size(), proj_size = cell_->projection_size(), rows = steps * batch;
   TapeEntry entry;
-  std::vector<int64_t> tape_widths;
-  if (keep_states)
-    for (int64_t size : state_sizes) entry.states.emplace_back(Shape{steps * batch, size});
-  if (training) {
-    tape_widths = cell_->tape_widths();
-    for (int64_t width : tape_widths) entry.cell_tape.emplace_back(Shape{steps * batch, width});
-    step.tape.resize(tape_widths.size());
-  }
+  if (training && !spare_tape_.empty()) entry = detail::tape_pop(spare_tape_);
 
-  // The time loop: no allocation, only pointer moves.
-  for (int64_t s = 0; s < steps; ++s) {
-    const int64_t t = options_.go_backwards ? steps - 1 - s : s;
-    step.x = xt.data() + t * batch * features;
-    step.x_proj = proj_size > 0 ? projected.data() + t * batch * proj_size : nullptr;
-    for (size_t i = 0; i < n_states; ++i) {
-      step.states[i] = cur[i].data();
-      step.new_states[i] = next[i].data();
-    }
-    if (keep_states) {
-      for (size_t i = 0; i < n_states; ++i)
-        kernels::copy_block<T>(batch, state_sizes[i], cur[i].data(), state_sizes[i],
-                               entry.states[i].data() + t * batch * state_sizes[i], state_sizes[i]);
-      for (size_t e = 0; e < tape_widths.size(); ++e)
-        step.tape[e] = entry.cell_tape[e].data() + t * batch * tape_widths[e];
-    }
-    T* out = output_slot(s);
-    step.output = out;
-    cell_->step(step);
-    if (mask != nullptr) {
-      const uint8_t* keep = mask->data() + t * mask_at.per_step;  // step t of every sample
-      for (size_t i = 0; i < n_states; ++i)
-        kernels::select_rows<T>(batch, state_sizes[i], keep, mask_at.per_sample, next[i].data(), state_sizes[i],
-                                cur[i].data(), state_sizes[i], next[i].data(), state_sizes[i]);
-      const T* fallback = options_.zero_output_for_mask || s == 0 ? zeros.data() : output_slot(s - 1);
-      kernels::select_rows<T>(batch, out_size, keep, mask_at.per_sample, out, out_size, fallback, out_size, out,
-                              out_size);
-    }
-    std::swap(cur, next);
+  // Time-major input (a batch-major one transposed) and its projection for all steps at once.
+  T* xt = detail::at_least(training ? entry.x : ws.x, rows * features);
+  const T* source = x.data();
+  if (!whole_sequence_mask.empty()) {
+    // Dropout of the whole input sequence, one mask per step (Cell::sequence_input_dropout).
+    T* dropped = detail::at_least(ws.dropped, x.size());
+    kernels::multiply_block<T>(1, x.size(), x.data(), x.size(), whole_sequence_mask.data(), x.size(), dropped,
+                               x.size());
+    source = dropped;
   }
+  if (options_.time_major)
+    kernels::copy_block<T>(1, x.size(), source, x.size(), xt, x.size());
+  else
+    kernels::swap_leading_axes<T>(batch, steps, features, source, xt);
+
+  detail::ForwardLoop<T>& loop = ws.forward;
+  loop.reset();
+  loop.cell = cell_.get();
+  loop.batch = batch, loop.steps = steps, loop.features = features, loop.proj_size = proj_size;
+  loop.out_size = out_size;
+  loop.go_backwards = options_.go_backwards, loop.zero_output_for_mask = options_.zero_output_for_mask;
+  loop.x = xt;
+  if (proj_size > 0) {
+    T* projected = detail::at_least(ws.projected, rows * proj_size);
+    cell_->project_inputs(xt, rows, batch, dropout, projected);
+    loop.projected = projected;
+  }
+  // States: initial_state, else the stored states (stateful), else zeros.
+  const std::vector<int64_t>& state_sizes = ws.state_sizes;
+  const size_t n_states = state_sizes.size();
+  loop.state_sizes = &state_sizes;
+  ws.state_a.resize(n_states), ws.state_b.resize(n_states);
+  for (size_t i = 0; i < n_states; ++i) {
+    const int64_t n = batch * state_sizes[i];
+    T* first = detail::at_least(ws.state_a[i], n);
+    loop.state_a.push_back(first);
+    loop.state_b.push_back(detail::at_least(ws.state_b[i], n));
+    const Tensor<T>* init = !in.initial_state.empty() ? in.initial_state[i] : options_.stateful ? &states_[i] : nullptr;
+    if (init != nullptr)
+      kernels::copy_block<T>(1, n, init->data(), n, first, n);
+    else
+      std::fill(first, first + n, T(0));
+  }
+  // Outputs: the whole sequence (time-major, processing order) or two alternating steps.
+  if (options_.return_sequences) {
+    loop.sequence = detail::at_least(ws.sequence, rows * out_size);
+  } else {
+    loop.last[0] = detail::at_least(ws.last[0], batch * out_size);
+    loop.last[1] = detail::at_least(ws.last[1], batch * out_size);
+  }
+  if (mask != nullptr) {
+    loop.mask = mask->data();
+    loop.mask_per_step = mask_at.per_step, loop.mask_per_sample = mask_at.per_sample;
+    loop.zeros = detail::at_least(ws.zeros, batch * out_size);  // never written: stays zero
+  }
+  loop.dropout.input = dropout.input, loop.dropout.recurrent = dropout.recurrent;
+  loop.input_mask_widths = &ws.input_mask_widths, loop.recurrent_mask_widths = &ws.recurrent_mask_widths;
+  for (const Tensor<T>* c : in.constants) {
+    loop.constants.push_back(c->data());
+    loop.constant_sizes.push_back(c->dim(1));
+  }
+  if (keep_states) {
+    entry.states.resize(n_states);
+    for (size_t i = 0; i < n_states; ++i)
+      loop.states_record.push_back(detail::at_least(entry.states[i], rows * state_sizes[i]));
+  }
+  loop.tape_widths = &ws.tape_widths;
+  if (training) {
+    entry.cell_tape.resize(ws.tape_widths.size());
+    for (size_t e = 0; e < ws.tape_widths.size(); ++e)
+      loop.tape.push_back(detail::at_least(entry.cell_tape[e], rows * ws.tape_widths[e]));
+  }
+  detail::run_forward(loop, ws, kernels::num_threads());
+  const std::vector<T*>& final_states = steps % 2 == 0 ? loop.state_a : loop.state_b;
 
   if (trace != nullptr) {
-    detail::RecurrentCallView<T> view{batch, steps, features, in.mode, xt.data(), {}, {}, mask, dropout};
-    for (const Tensor<T>& st : entry.states) view.states_read.push_back(st.data());
-    for (const Tensor<T>& st : cur) view.final_states.push_back(st.data());
+    detail::RecurrentCallView<T> view{batch, steps, features, in.mode, xt, {}, {}, mask, dropout};
+    for (const T* st : loop.states_record) view.states_read.push_back(st);
+    for (const T* st : final_states) view.final_states.push_back(st);
     detail::record_recurrent_call(*trace, *this, view);
   }
 
   LayerOutputs<T> result;
-  if (options_.return_sequences && options_.time_major) {
-    result.outputs.push_back(std::move(sequence));
-    if (mask != nullptr) result.mask = *mask;
-  } else if (options_.return_sequences) {
-    Tensor<T> y(Shape{batch, steps, out_size});
-    kernels::swap_leading_axes<T>(steps, batch, out_size, sequence.data(), y.data());
-    result.outputs.push_back(std::move(y));
+  if (options_.return_sequences) {
+    result.outputs.push_back(options_.time_major ? copy_tensor(Shape{steps, batch, out_size}, loop.sequence)
+                                                 : batch_major_copy(steps, batch, out_size, loop.sequence));
     if (mask != nullptr) result.mask = *mask;
   } else {
-    result.outputs.push_back(std::move(last_outputs[(steps - 1) % 2]));
+    result.outputs.push_back(copy_tensor(Shape{batch, out_size}, loop.last[(steps - 1) % 2]));
   }
-  if (options_.stateful) states_ = cur;
+  if (options_.stateful)
+    for (size_t i = 0; i < n_states; ++i)
+      kernels::copy_block<T>(1, states_[i].size(), final_states[i], states_[i].size(), states_[i].data(),
+                             states_[i].size());
   if (options_.return_state)
-    for (auto& s : cur) result.outputs.push_back(std::move(s));
+    for (size_t i = 0; i < n_states; ++i)
+      result.outputs.push_back(copy_tensor(Shape{batch, state_sizes[i]}, final_states[i]));
   if (training) {
     entry.batch = batch;
     entry.steps = steps;
-    entry.x = std::move(xt);
     entry.sequence_dropout = std::move(whole_sequence_mask);
     entry.input_masks = std::move(input_masks);
     entry.recurrent_masks = std::move(recurrent_masks);
-    if (mask != nullptr) entry.mask = *mask;
-    for (const Tensor<T>* c : in.constants) entry.constants.push_back(*c);
+    if (mask != nullptr)
+      entry.mask = *mask;
+    else
+      entry.mask = Mask();
+    entry.constants.resize(in.constants.size());
+    for (size_t i = 0; i < in.constants.size(); ++i) entry.constants[i] = *in.constants[i];
     entry.initial_states = in.initial_state.size();
     tape_.push_back(std::move(entry));
   }
@@ -401,151 +457,130 @@ LayerGrads<T> RNN<T>::backward(const std::vector<Tensor<T>>& grad_outputs) {
                       " does not implement backward (Cell::supports_backward), so the layer cannot be trained");
   const int64_t batch = tape_.back().batch, steps = tape_.back().steps;
   const int64_t features = cell_->input_size(), out_size = cell_->output_size();
-  const std::vector<int64_t> state_sizes = cell_->state_sizes();
+  WorkspaceLease<T> lease(*workspace_);
+  detail::RecurrentWorkspace<T>& ws = lease.get();
+  cell_sizes(*cell_, ws);
+  const std::vector<int64_t>& state_sizes = ws.state_sizes;
   const size_t n_states = state_sizes.size();
   const Shape sequence_shape = options_.time_major ? Shape{steps, batch, out_size} : Shape{batch, steps, out_size};
   std::vector<Shape> output_shapes{options_.return_sequences ? sequence_shape : Shape{batch, out_size}};
   if (options_.return_state)
     for (int64_t size : state_sizes) output_shapes.push_back({batch, size});
   detail::check_grad_outputs(this->where(), grad_outputs, output_shapes);
-  const TapeEntry e = detail::tape_pop(tape_);
+  TapeEntry e = detail::tape_pop(tape_);
   cell_->begin_backward();
 
+  detail::BackwardLoop<T>& loop = ws.backward;
+  loop.reset();
+  loop.cell = cell_.get();
+  loop.batch = batch, loop.steps = steps, loop.features = features, loop.out_size = out_size;
+  loop.grad_width = cell_->grad_width();
+  loop.go_backwards = options_.go_backwards, loop.zero_output_for_mask = options_.zero_output_for_mask;
+  loop.return_sequences = options_.return_sequences;
   // Gradient of the output sequence, time-major in processing order like the forward's.
   const Tensor<T>& d_out = grad_outputs[0];
-  Tensor<T> d_transposed;
-  const T* d_sequence = nullptr;
   if (options_.return_sequences && !d_out.empty()) {
     if (options_.time_major) {
-      d_sequence = d_out.data();
+      loop.d_sequence = d_out.data();
     } else {
-      d_transposed = Tensor<T>(Shape{steps, batch, out_size});
-      kernels::swap_leading_axes<T>(batch, steps, out_size, d_out.data(), d_transposed.data());
-      d_sequence = d_transposed.data();
+      T* d_transposed = detail::at_least(ws.d_transposed, steps * batch * out_size);
+      kernels::swap_leading_axes<T>(batch, steps, out_size, d_out.data(), d_transposed);
+      loop.d_sequence = d_transposed;
     }
+  } else if (!options_.return_sequences && !d_out.empty()) {
+    loop.d_last = d_out.data();
   }
-  // d_next: gradients of the states after the current step (at first: of the final states).
-  std::vector<Tensor<T>> d_next, d_prev, d_next_cell;
+  // d_a: gradients of the states after the last step (the given ones, else zeros).
+  loop.state_sizes = &state_sizes;
+  ws.d_a.resize(n_states), ws.d_b.resize(n_states), ws.d_next_cell.resize(n_states);
   int64_t widest = out_size;
   for (size_t i = 0; i < n_states; ++i) {
+    const int64_t n = batch * state_sizes[i];
     const Tensor<T>* given = options_.return_state && !grad_outputs[1 + i].empty() ? &grad_outputs[1 + i] : nullptr;
-    d_next.push_back(given != nullptr ? *given : Tensor<T>(Shape{batch, state_sizes[i]}));
-    d_prev.emplace_back(Shape{batch, state_sizes[i]});
-    d_next_cell.emplace_back(Shape{batch, state_sizes[i]});
+    T* first = detail::at_least(ws.d_a[i], n);
+    if (given != nullptr)
+      kernels::copy_block<T>(1, n, given->data(), n, first, n);
+    else
+      std::fill(first, first + n, T(0));
+    loop.d_a.push_back(first);
+    loop.d_b.push_back(detail::at_least(ws.d_b[i], n));
+    loop.d_next_cell.push_back(detail::at_least(ws.d_next_cell[i], n));
     widest = std::max(widest, state_sizes[i]);
   }
   // d_step_out: gradient of the current step's output; carry: what a masked step passes to
   // the output it repeated (spec §2.5); zeros: one zero row (leading dimension 0).
-  Tensor<T> d_step_out(Shape{batch, out_size}), d_cell_out(Shape{batch, out_size}), carry(Shape{batch, out_size});
-  Tensor<T> zeros(Shape{widest});
-  const int64_t gw = cell_->grad_width(), rows = steps * batch;
-  Tensor<T> dz(Shape{rows, gw});
-  std::vector<Tensor<T>> d_constants;
-  for (const Tensor<T>& c : e.constants) d_constants.emplace_back(c.shape());
-  std::vector<T> scratch(static_cast<size_t>(cell_->backward_scratch_size(batch)));
-
-  DropoutMasks<T> dropout;
-  for (const auto& m : e.input_masks) dropout.input.push_back(m.data());
-  for (const auto& m : e.recurrent_masks) dropout.recurrent.push_back(m.data());
-  const std::vector<int64_t> tape_widths = cell_->tape_widths();
-  CellStepGrad<T> g;
-  g.batch = batch;
-  g.states.resize(n_states);
-  g.d_new_states.resize(n_states);
-  g.d_states.resize(n_states);
-  for (const Tensor<T>& c : e.constants) g.constants.push_back(c.data());
-  g.dropout = dropout;
-  g.tape.resize(tape_widths.size());
-  g.ldz = gw;
-  for (Tensor<T>& d : d_constants) g.d_constants.push_back(d.data());
-  g.scratch = scratch.data();
-  const bool masked = !e.mask.empty();
-  const MaskLayout mask_at = mask_layout(options_.time_major, batch, steps);
-
-  // The time loop, backwards through processing order: no allocation, only pointer moves.
-  for (int64_t s = steps - 1; s >= 0; --s) {
-    const int64_t t = options_.go_backwards ? steps - 1 - s : s;
-    const T* given = nullptr;
-    if (options_.return_sequences)
-      given = d_sequence == nullptr ? nullptr : d_sequence + s * batch * out_size;
-    else if (s == steps - 1 && !d_out.empty())
-      given = d_out.data();
-    if (given != nullptr)
-      kernels::add_block<T>(batch, out_size, given, out_size, carry.data(), out_size, d_step_out.data(), out_size);
-    else
-      kernels::copy_block<T>(batch, out_size, carry.data(), out_size, d_step_out.data(), out_size);
-
-    g.d_output = d_step_out.data();
-    for (size_t i = 0; i < n_states; ++i) g.d_new_states[i] = d_next[i].data();
-    const uint8_t* keep = masked ? e.mask.data() + t * mask_at.per_step : nullptr;  // step t of every sample
-    if (masked) {
-      // A masked sample's cell result was discarded: its cell gets zero gradient; its output
-      // repeated the previous one (which gets the gradient), unless it was zeroed.
-      kernels::select_rows<T>(batch, out_size, keep, mask_at.per_sample, d_step_out.data(), out_size, zeros.data(), 0,
-                              d_cell_out.data(), out_size);
-      if (!options_.zero_output_for_mask && s > 0)
-        kernels::select_rows<T>(batch, out_size, keep, mask_at.per_sample, zeros.data(), 0, d_step_out.data(), out_size,
-                                carry.data(), out_size);
-      for (size_t i = 0; i < n_states; ++i)
-        kernels::select_rows<T>(batch, state_sizes[i], keep, mask_at.per_sample, d_next[i].data(), state_sizes[i],
-                                zeros.data(), 0, d_next_cell[i].data(), state_sizes[i]);
-      g.d_output = d_cell_out.data();
-      for (size_t i = 0; i < n_states; ++i) g.d_new_states[i] = d_next_cell[i].data();
-    }
-    g.x = e.x.data() + t * batch * features;
-    for (size_t i = 0; i < n_states; ++i) {
-      g.states[i] = e.states[i].data() + t * batch * state_sizes[i];
-      g.d_states[i] = d_prev[i].data();
-    }
-    for (size_t k = 0; k < tape_widths.size(); ++k) g.tape[k] = e.cell_tape[k].data() + t * batch * tape_widths[k];
-    g.dz = dz.data() + t * batch * gw;
-    cell_->step_backward(g);
-    if (masked)  // the states of a masked sample were copied through
-      for (size_t i = 0; i < n_states; ++i)
-        kernels::select_rows<T>(batch, state_sizes[i], keep, mask_at.per_sample, d_prev[i].data(), state_sizes[i],
-                                d_next[i].data(), state_sizes[i], d_prev[i].data(), state_sizes[i]);
-    std::swap(d_next, d_prev);
+  loop.d_step_out = detail::at_least(ws.d_step_out, batch * out_size);
+  loop.d_cell_out = detail::at_least(ws.d_cell_out, batch * out_size);
+  loop.carry = detail::at_least(ws.carry, batch * out_size);
+  std::fill(loop.carry, loop.carry + batch * out_size, T(0));
+  loop.zeros = detail::at_least(ws.zeros, widest);  // never written: stays zero
+  if (!e.mask.empty()) {
+    const MaskLayout mask_at = mask_layout(options_.time_major, batch, steps);
+    loop.mask = e.mask.data();
+    loop.mask_per_step = mask_at.per_step, loop.mask_per_sample = mask_at.per_sample;
   }
+  loop.x = e.x.data();
+  for (const auto& st : e.states) loop.states.push_back(st.data());
+  for (const auto& tp : e.cell_tape) loop.tape.push_back(tp.data());
+  loop.tape_widths = &ws.tape_widths;
+  for (const auto& m : e.input_masks) loop.dropout.input.push_back(m.data());
+  for (const auto& m : e.recurrent_masks) loop.dropout.recurrent.push_back(m.data());
+  const DropoutMasks<T>& dropout = loop.dropout;
+  loop.input_mask_widths = &ws.input_mask_widths, loop.recurrent_mask_widths = &ws.recurrent_mask_widths;
+  std::vector<Tensor<T>> d_constants;
+  for (const Tensor<T>& c : e.constants) {
+    d_constants.emplace_back(c.shape());
+    loop.constants.push_back(c.data());
+    loop.d_constants.push_back(d_constants.back().data());
+    loop.constant_sizes.push_back(c.dim(1));
+  }
+  const int64_t gw = loop.grad_width, rows = steps * batch;
+  loop.dz = detail::at_least(ws.dz, rows * gw);
+  detail::run_backward(loop, ws, kernels::num_threads());
+  const std::vector<T*>& d_initial = steps % 2 == 0 ? loop.d_a : loop.d_b;
 
   // Whole-sequence products: weight gradients, then the input gradient.
-  CellSequenceGrad<T> sg;
+  CellSequenceGrad<T>& sg = ws.sequence_grad;
   sg.rows = rows;
   sg.batch = batch;
   sg.x = e.x.data();
-  for (const Tensor<T>& st : e.states) sg.states.push_back(st.data());
-  sg.constants = g.constants;
+  sg.states = loop.states;
+  sg.constants = loop.constants;
   sg.dropout = dropout;
-  for (const Tensor<T>& tp : e.cell_tape) sg.tape.push_back(tp.data());
-  sg.dz = dz.data();
+  sg.tape = loop.tape;
+  sg.dz = loop.dz;
   sg.ldz = gw;
-  sg.d_constants = g.d_constants;
+  sg.d_constants = loop.d_constants;
   cell_->backward_params(sg);
-  Tensor<T> dxt(Shape{steps, batch, features});
-  std::vector<T> input_scratch(static_cast<size_t>(cell_->backward_inputs_scratch_size(rows)));
-  cell_->backward_inputs(dz.data(), gw, rows, batch, dropout, dxt.data(), input_scratch.data());
+  T* dxt = detail::at_least(ws.dx, rows * features);
+  T* input_scratch = detail::at_least(ws.input_scratch, cell_->backward_inputs_scratch_size(rows));
+  cell_->backward_inputs(loop.dz, gw, rows, batch, dropout, dxt, input_scratch);
 
   LayerGrads<T> grads;
-  Tensor<T> dx;
-  if (options_.time_major) {
-    dx = std::move(dxt);
-  } else {
-    dx = Tensor<T>(Shape{batch, steps, features});
-    kernels::swap_leading_axes<T>(steps, batch, features, dxt.data(), dx.data());
-  }
+  Tensor<T> dx = options_.time_major ? copy_tensor(Shape{steps, batch, features}, dxt)
+                                     : batch_major_copy(steps, batch, features, dxt);
   if (!e.sequence_dropout.empty())
     kernels::multiply_block<T>(1, dx.size(), dx.data(), dx.size(), e.sequence_dropout.data(), dx.size(), dx.data(),
                                dx.size());
   grads.inputs.push_back(std::move(dx));
   // The states before the first step: the initial_state tensors if given (a stateful
   // layer's stored states get no gradient: truncated BPTT, spec §3.6).
-  if (e.initial_states > 0) grads.initial_state = std::move(d_next);
+  if (e.initial_states > 0)
+    for (size_t i = 0; i < n_states; ++i)
+      grads.initial_state.push_back(copy_tensor(Shape{batch, state_sizes[i]}, d_initial[i]));
   grads.constants = std::move(d_constants);
+  spare_tape_.push_back(std::move(e));  // its buffers serve the next training call
   return grads;
 }
 
 template <class T>
 void RNN<T>::discard_latest_training_call() {
-  if (!tape_.empty()) tape_.pop_back();
+  if (!tape_.empty()) spare_tape_.push_back(detail::tape_pop(tape_));
+}
+
+template <class T>
+void RNN<T>::clear_tape() {
+  while (!tape_.empty()) spare_tape_.push_back(detail::tape_pop(tape_));
 }
 
 template <class T>

@@ -187,6 +187,12 @@ class Cell {
   // True if the cell reads CellStep::constants (Keras `constants`, tf.keras only).
   virtual bool accepts_constants() const { return false; }
 
+  // True when step() and step_backward() compute each sample's rows from that sample's rows
+  // only (every built-in cell): the layer may then run blocks of samples on separate threads
+  // (rnnx/kernels/threads.h), calling step() concurrently on disjoint rows. False (the
+  // default) keeps the whole batch on one thread.
+  virtual bool rows_independent() const { return false; }
+
   // A fresh, unbuilt copy with the same options (Bidirectional makes its two directions so).
   virtual std::unique_ptr<Cell> clone_config() const = 0;
 

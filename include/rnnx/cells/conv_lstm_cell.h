@@ -113,6 +113,7 @@ class ConvLSTMCell : public Cell<T> {
   int input_mask_count() const override { return options_.dropout > 0.0 ? 4 : 0; }
   int recurrent_mask_count() const override { return options_.recurrent_dropout > 0.0 ? 4 : 0; }
 
+  bool rows_independent() const override { return true; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 
   // Training. Tape: z (P*4F pre-activations), gates (P*4F), c' (P*F), φ(c') (P*F).

@@ -83,12 +83,16 @@ class GRUCell : public Cell<T> {
   double sequence_input_dropout() const override;
   int recurrent_mask_count() const override;
 
+  bool rows_independent() const override { return true; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 
-  // Training (cell.h; spec §2.5). Tape: z and r pre-activations (2U) and values (2U), the
-  // reset term (U: h @ R_h + b_rec_h with reset_after, else r * h), the candidate's
-  // pre-activation (U) and value (U). dZ rows: [dz, dr, dh_input] (3U), plus dh_recurrent
-  // (U) with reset_after, where the candidate's input and recurrent parts differ.
+  // Training (cell.h; spec §2.5). Tape: z and r (2U), the reset term (U: h @ R_h + b_rec_h
+  // with reset_after, else r * h), the candidate (U), and, only for activations whose
+  // derivative needs the input (kernels::derivative_needs_input), the z and r
+  // pre-activations (2U) and the candidate's (U). dZ rows: [dz, dr, dh_input] (3U), plus
+  // dh_recurrent (U) with reset_after, where the candidate's input and recurrent parts differ.
+  // The gate arithmetic of a step is one fused kernel (kernels/cell_kernels.h), two around the
+  // candidate's product without reset_after.
   bool supports_backward() const override { return true; }
   std::vector<int64_t> tape_widths() const override;
   int64_t grad_width() const override;
@@ -106,6 +110,9 @@ class GRUCell : public Cell<T> {
 
  private:
   bool per_gate_masks() const;
+  // Tape indices of the optional pre-activation records (0: not kept).
+  size_t tape_zr_pre_index() const;
+  size_t tape_cand_pre_index() const;
   void project(const T* x, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* out, T* tmp) const;
 
   GRUCellOptions options_;

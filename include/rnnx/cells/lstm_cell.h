@@ -5,9 +5,11 @@
 //   i = σr(z_i)  f = σr(z_f)  g = φ(z_c)  o = σr(z_o)
 //   c' = f * c + i * g      h' = o * φ(c')      output = h', states [h', c']
 //
-// Summation order follows Keras: implementation 1 is (x@K + b) + h@R per gate,
-// implementation 2 is (x@K + h@R) + b fused. Weights: kernel (D, 4U), recurrent_kernel
-// (U, 4U), bias (4U) (if use_bias), in that order.
+// Both implementations sum (x@K + b) + h@R: the bias is folded into the input projection
+// of the whole sequence (Keras implementation 2 adds it last, (x@K + h@R) + b; the results
+// differ in rounding only). The gate arithmetic of a step is one fused kernel
+// (kernels/cell_kernels.h). Weights: kernel (D, 4U), recurrent_kernel (U, 4U), bias (4U)
+// (if use_bias), in that order.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -91,10 +93,13 @@ class LSTMCell : public Cell<T> {
   double sequence_input_dropout() const override;
   int recurrent_mask_count() const override;
 
+  bool rows_independent() const override { return true; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 
-  // Training (cell.h; spec §2.5). Tape: z (4U, pre-activations), gates (4U, i f g o after
-  // their activations), c' (U), φ(c') (U). dZ rows: the 4U pre-activation gradients.
+  // Training (cell.h; spec §2.5). Tape: gates (4U, i f g o after their activations), φ(c')
+  // (U), and, only for activations whose derivative needs the input
+  // (kernels::derivative_needs_input), z (4U, pre-activations) and c' (U). dZ rows: the 4U
+  // pre-activation gradients.
   bool supports_backward() const override { return true; }
   std::vector<int64_t> tape_widths() const override;
   int64_t grad_width() const override;
@@ -113,7 +118,10 @@ class LSTMCell : public Cell<T> {
 
  private:
   bool per_gate_masks() const;
-  // Projection of `rows` rows of x (bias included for implementation 1).
+  // Whether the tape keeps the pre-activations, and the tape index of c' (0: not kept).
+  bool records_pre() const;
+  size_t tape_c_index() const;
+  // Projection of `rows` rows of x, bias included.
   void project(const T* x, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* out, T* tmp) const;
 
   LSTMCellOptions options_;

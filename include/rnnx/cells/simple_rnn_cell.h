@@ -63,9 +63,12 @@ class SimpleRNNCell : public Cell<T> {
   int input_mask_count() const override { return options_.dropout > 0.0 ? 1 : 0; }
   int recurrent_mask_count() const override { return options_.recurrent_dropout > 0.0 ? 1 : 0; }
 
+  bool rows_independent() const override { return true; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 
-  // Training (cell.h; spec §2.5). Tape: the pre-activation a and h' = φ(a) (U each).
+  // Training (cell.h; spec §2.5). Tape: h' = φ(a) (U) and, only when φ's derivative needs its
+  // input (kernels::derivative_needs_input), the pre-activation a (U). The step's arithmetic
+  // after the product is one fused kernel (kernels/cell_kernels.h).
   // dZ rows: da (U).
   bool supports_backward() const override { return true; }
   std::vector<int64_t> tape_widths() const override;
@@ -84,6 +87,8 @@ class SimpleRNNCell : public Cell<T> {
 
  private:
   void project(const T* x, int64_t rows, int64_t batch, const DropoutMasks<T>& masks, T* out, T* tmp) const;
+  // Whether the tape keeps the pre-activation.
+  bool records_pre() const;
 
   SimpleRNNCellOptions options_;
   bool built_ = false;

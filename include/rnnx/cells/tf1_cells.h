@@ -63,6 +63,7 @@ class TF1LSTMCell : public Cell<T> {
   int64_t scratch_size(int64_t batch) const override;
   void step(const CellStep<T>& s) const override;
 
+  bool rows_independent() const override { return true; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 
   // Training (cell.h; spec §2.5, §6). Tape: gate pre-activations (4U, forget_bias and
@@ -99,6 +100,7 @@ class TF1BasicLSTMCell : public TF1LSTMCell<T> {
                             Initializer initializer = Initializer::from_name("glorot_uniform"));
 
   std::string class_name() const override { return "TF1BasicLSTMCell"; }
+  bool rows_independent() const override { return true; }
   std::unique_ptr<Cell<T>> clone_config() const override;
 };
 

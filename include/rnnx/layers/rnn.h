@@ -45,6 +45,11 @@
 // A training call keeps the time-major input, the states every step read, the cell's tape,
 // the mask, the dropout masks and copies of the constants; inference keeps nothing.
 //
+// Memory (design.md principle 6): the layer reuses its buffers from call to call, so a call
+// with the shapes of an earlier one allocates only the tensors it returns (and, in training,
+// its dropout masks); an inference call that overlaps another one on the same layer (another
+// thread) works in buffers of its own. Threads: see rnnx/kernels/threads.h.
+//
 // Seeds: build() initialises the weights from Layer::seed(); training calls draw dropout
 // masks from a generator derived from the same seed, once per call (one mask per sample,
 // the same for every step; except a cell's sequence_input_dropout(), a mask per step): one
@@ -62,6 +67,11 @@
 #include "rnnx/layers/layer.h"
 
 namespace rnnx {
+
+namespace detail {
+template <class T>
+struct RecurrentWorkspace;
+}  // namespace detail
 
 // The Keras RNN layer arguments (spec §3.1), defaults as in Keras.
 struct RNNOptions {
@@ -102,7 +112,7 @@ class RNN : public Layer<T> {
   LayerOutputs<T> call(const LayerInputs<T>& in) override;
 
   LayerGrads<T> backward(const std::vector<Tensor<T>>& grad_outputs) override;
-  void clear_tape() override { tape_.clear(); }
+  void clear_tape() override;
   // Training calls kept for backward.
   size_t tape_depth() const { return tape_.size(); }
   // Drops the most recent kept training call (Bidirectional, when its other direction fails).
@@ -153,22 +163,25 @@ class RNN : public Layer<T> {
                               std::vector<Tensor<T>>& recurrent);
 
   // What one training call keeps for backward (all buffers time-major, indexed by input
-  // time t: row t * batch + b).
+  // time t: row t * batch + b). The buffers may be longer than the call needs: an undone
+  // call's entry is kept (spare_tape_) and reused by the next training call.
   struct TapeEntry {
     int64_t batch = 0, steps = 0;
-    Tensor<T> x;                      // [steps * batch, features], after whole-sequence dropout
-    Tensor<T> sequence_dropout;       // in the input's layout, or empty
+    std::vector<T> x;            // [steps * batch, features], after whole-sequence dropout
+    Tensor<T> sequence_dropout;  // in the input's layout, or empty
     std::vector<Tensor<T>> input_masks, recurrent_masks;
-    Mask mask;                        // the input's two leading axes, or empty
+    Mask mask;  // the input's two leading axes, or empty
     std::vector<Tensor<T>> constants;
-    size_t initial_states = 0;        // how many initial_state tensors were given
-    std::vector<Tensor<T>> states;    // [steps * batch, size]: the states each step read
-    std::vector<Tensor<T>> cell_tape;  // [steps * batch, width]: Cell::tape_widths()
+    size_t initial_states = 0;              // how many initial_state tensors were given
+    std::vector<std::vector<T>> states;     // [steps * batch, size]: the states each step read
+    std::vector<std::vector<T>> cell_tape;  // [steps * batch, width]: Cell::tape_widths()
   };
 
   std::unique_ptr<Cell<T>> cell_;
   RNNOptions options_;
-  std::vector<TapeEntry> tape_;
+  std::vector<TapeEntry> tape_, spare_tape_;
+  // Buffers reused by every call (layers/rnn_time_loop.h); shared_ptr: the type is internal.
+  std::shared_ptr<detail::RecurrentWorkspace<T>> workspace_;
   std::vector<int64_t> constant_sizes_;
   int64_t stateful_batch_ = -1;
   std::vector<Tensor<T>> states_;
