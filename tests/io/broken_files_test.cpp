@@ -18,6 +18,7 @@
 #include "rnnx/core/error.h"
 #include "rnnx/io/keras_config.h"
 #include "rnnx/io/model_file.h"
+#include "support/expect_error.h"
 
 namespace rnnx::testing {
 namespace {
@@ -69,28 +70,6 @@ json& first_of_class(json& config, const std::string& cls) {
   for (auto& l : layers_of(config))
     if (l.at("class_name") == cls) return l;
   throw std::runtime_error("no " + cls + " in config");
-}
-
-// Runs `f`, expecting exception type E; returns its message.
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
-
-::testing::AssertionResult mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const auto& p : parts)
-    if (message.find(p) == std::string::npos)
-      return ::testing::AssertionFailure() << "message lacks '" << p << "': " << message;
-  return ::testing::AssertionSuccess();
 }
 
 std::unique_ptr<Model<float>> load(const Bytes& bytes, const std::string& where = "broken.keras") {

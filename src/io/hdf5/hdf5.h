@@ -3,42 +3,33 @@
 // loaders need: open an image held in memory, walk groups, read string attributes and
 // floating-point datasets.
 //
-// Every failure of the HDF5 library becomes rnnx::FormatError naming `where` (the file),
-// the object path and what was being done; HDF5's own error printing is switched off. The
-// serial HDF5 library is not thread-safe, so every call here holds one process-wide
-// recursive mutex (a File holds it for its whole life).
+// The parsing is rnnx's own (h5_object.h and below; issue 11): libhdf5 never sees these
+// bytes, so a damaged or hostile file cannot crash or hang the process. Every offset and
+// size is checked against the image, every walk is bounded, and a dataset's declared size
+// is checked against the file and Limits before anything is allocated.
+//
+// Requires: the image outlives the File, and every Group of a File goes before it. A File
+// and its Groups are used from one thread at a time (the File caches link lists); separate
+// Files are independent.
+// Errors: FormatError naming `where` (the file), the object path and the damaged
+// structure, e.g. "model.h5: attribute 'weight_names' of '/model_weights/lstm': global heap
+// collection at offset 4096 is truncated (needs 4096 bytes, file has 1200 from there)".
+// External links, external storage and virtual datasets are refused with a FormatError that
+// names them; soft links are not followed (they read as missing).
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "io/hdf5/h5_cursor.h"
 #include "rnnx/core/shape.h"
 #include "rnnx/core/tensor.h"
 
 namespace rnnx::detail::h5 {
 
-// The one lock every HDF5 call in rnnx must hold (readers and writers alike): the serial
-// HDF5 library is not thread-safe. Recursive, so nested helpers may take it again.
-std::recursive_mutex& library_mutex();
-
-// An open HDF5 object identifier (hid_t), released on destruction.
-class Id {
- public:
-  Id() = default;
-  explicit Id(int64_t id) : id_(id) {}
-  ~Id();
-  Id(Id&& other) noexcept : id_(other.id_) { other.id_ = -1; }
-  Id& operator=(Id&& other) noexcept;
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  int64_t get() const { return id_; }
-
- private:
-  int64_t id_ = -1;
-};
+class Reader;
 
 enum class ValueClass { floating, integer, string, other };
 
@@ -89,37 +80,36 @@ class Group {
 
  private:
   friend class File;
-  Group(const File* file, Id id, std::string path) : file_(file), id_(std::move(id)), path_(std::move(path)) {}
-  bool link_exists(const std::string& rel) const;
+  Group(const File* file, uint64_t addr, std::string path) : file_(file), addr_(addr), path_(std::move(path)) {}
+  // The object header address `rel` leads to through hard links, or nullopt (missing, or a
+  // soft link on the way); FormatError for an external link.
+  std::optional<uint64_t> resolve(const std::string& rel) const;
+  bool is_kind(const std::string& rel, int kind) const;
   const File* file_ = nullptr;
-  Id id_;
+  uint64_t addr_ = 0;
   std::string path_;
 };
 
-// An HDF5 file image held in memory, opened read-only with the core driver. The image is
-// not copied: it must outlive the File, and every Group of the File must go first.
+// An HDF5 file image held in memory, read in place (not copied).
 class File {
  public:
-  // FormatError if `image` is not a readable HDF5 file.
+  // FormatError if `image` is not a readable HDF5 file (no signature, unreadable or
+  // truncated superblock). `limits` caps what one dataset or attribute may cost; without
+  // it, a dataset may decode to rnnx::read_limits().max_decoded_bytes (read_limits.h).
   File(std::span<const uint8_t> image, std::string where);
+  File(std::span<const uint8_t> image, std::string where, Limits limits);
   ~File();
   File(const File&) = delete;
   File& operator=(const File&) = delete;
 
   Group root() const;
   const std::string& where() const { return where_; }
-
-  // The image as lent to HDF5 (file image callbacks' user data; must outlive the file id).
-  struct Loan {
-    void* data = nullptr;
-    size_t size = 0;
-  };
+  // The object-level reader (h5_object.h), for walking everything (tests, fuzzer).
+  Reader& reader() const { return *reader_; }
 
  private:
-  std::unique_lock<std::recursive_mutex> lock_;
   std::string where_;
-  Loan loan_;
-  Id id_;  // declared last: closed first
+  std::unique_ptr<Reader> reader_;
 };
 
 // True if `data` starts with the HDF5 signature (at offset 0 or a power-of-two user-block

@@ -11,9 +11,12 @@
 namespace rnnx::detail {
 namespace {
 
-// libhdf5 is not thread-safe in the Debian serial build: every call holds the lock the
-// readers (hdf5.h) hold too.
-std::recursive_mutex& h5_lock() { return h5::library_mutex(); }
+// libhdf5 is not thread-safe in the Debian serial build: every call holds this one lock
+// (rnnx's reading path does not use libhdf5; see hdf5.h).
+std::recursive_mutex& h5_lock() {
+  static std::recursive_mutex m;
+  return m;
+}
 
 // Silences libhdf5's own error printing (the library never prints; errors become exceptions).
 void quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
